@@ -1,0 +1,197 @@
+import Foundation
+
+/// Sessions for programs: create, read, advance, retry, cancel, progress and stats, over a
+/// connection pool. What the CLI uses, and what the HTTP API will use.
+public struct BatonClient: Sendable {
+    public let pool: ConnectionPool
+
+    public init(pool: ConnectionPool) {
+        self.pool = pool
+    }
+
+    /// Settings new sessions get unless they say otherwise (`AUTO_PROGRESS_*`).
+    public struct Defaults: Sendable {
+        public var autoSteps: Bool
+        public var autoPhases: Bool
+        public init(autoSteps: Bool = true, autoPhases: Bool = false) {
+            self.autoSteps = autoSteps
+            self.autoPhases = autoPhases
+        }
+    }
+
+    /// Creates a session; its THINK step of phase 1 is queued at once. `inputJSON` must be JSON.
+    public func createSession(phases: Int, inputJSON: String = "{}", id: String? = nil, kind: String? = nil,
+                              autoSteps: Bool = true, autoPhases: Bool = false) async throws -> Session {
+        do {
+            try JSONText.validate(inputJSON)
+        } catch {
+            throw BatonError.badInput("the session input is not valid JSON: \(error)")
+        }
+        return try await session(from: run(SessionQueries.create, [
+            String(phases), inputJSON, id, kind, PGText.bool(autoSteps), PGText.bool(autoPhases),
+        ]))
+    }
+
+    /// Moves a session at the gate (AWAITING_PROCEED) into its next step.
+    public func proceed(_ id: String) async throws -> Session {
+        try await session(from: run(SessionQueries.proceed, [id]))
+    }
+
+    /// Resumes a FAILED session at its failed step, keeping earlier results.
+    public func retry(_ id: String) async throws -> Session {
+        try await session(from: run(SessionQueries.retry, [id]))
+    }
+
+    /// Cancels a session that is not COMPLETED or CANCELLED.
+    public func cancel(_ id: String) async throws -> Session {
+        try await session(from: run(SessionQueries.cancel, [id]))
+    }
+
+    /// The session, or `BatonError.unknownSession`.
+    public func session(_ id: String) async throws -> Session {
+        let result = try await run(SessionQueries.get, [id])
+        guard let row = result.first else { throw BatonError.unknownSession(id) }
+        return try Self.decodeSession(row)
+    }
+
+    /// The session with its steps, results, errors and attempts.
+    public func sessionDetail(_ id: String) async throws -> SessionDetail {
+        let (session, steps, attempts) = try await pool.withConnection { connection in
+            let s = try await connection.query(SessionQueries.get, [id])
+            let t = try await connection.query(SessionQueries.steps, [id])
+            let a = try await connection.query(SessionQueries.attempts, [id])
+            return (s, t, a)
+        }
+        guard let row = session.first else { throw BatonError.unknownSession(id) }
+        var attemptsByTask: [Int64: [AttemptRecord]] = [:]
+        for a in attempts.records {
+            attemptsByTask[try a.int64("task_id"), default: []].append(AttemptRecord(
+                attempt: try a.int("attempt"), workerId: a["worker_id"], outcome: try a.string("outcome"),
+                startedAt: a["started_at"], finishedAt: try a.string("finished_at"),
+                input: try Self.json(a["input"]), output: try Self.json(a["output"]), error: a["error"]))
+        }
+        let stepRecords = try steps.records.map { t in
+            let taskID = try t.int64("id")
+            return StepRecord(
+                taskId: taskID, phase: try t.int("phase"), step: Step(rawValue: try t.string("step")) ?? .think,
+                status: TaskStatus(rawValue: try t.string("status")) ?? .pending, attempt: try t.int("attempt"),
+                runAt: try t.string("run_at"), workerId: t["worker_id"], startedAt: t["started_at"],
+                finishedAt: t["finished_at"], result: try Self.json(t["result"]), error: t["error"],
+                attempts: attemptsByTask[taskID] ?? [])
+        }
+        let decoded = try Self.decodeSession(row)
+        return SessionDetail(session: decoded, progress: decoded.progress, steps: stepRecords)
+    }
+
+    /// A page of sessions, newest first. Pass the previous page's `nextCursor` to continue.
+    public func listSessions(status: SessionStatus? = nil, kind: String? = nil, limit: Int = 50,
+                             after cursor: String? = nil) async throws -> (sessions: [Session], nextCursor: String?) {
+        var cursorTime: String?
+        var cursorID: String?
+        if let cursor {
+            guard let decoded = Data(base64Encoded: cursor).flatMap({ String(data: $0, encoding: .utf8) }),
+                  let split = decoded.firstIndex(of: "|") else {
+                throw BatonError.badInput("the cursor is not one this server issued; start again without it")
+            }
+            cursorTime = String(decoded[..<split])
+            cursorID = String(decoded[decoded.index(after: split)...])
+        }
+        let bounded = min(max(limit, 1), 1000)
+        let result = try await run(SessionQueries.list, [
+            status?.rawValue, kind, cursorTime, cursorID, String(bounded),
+        ])
+        let sessions = try result.records.map(Self.decodeSession)
+        let next = sessions.count == bounded ? sessions.last.map {
+            Data("\($0.createdAt)|\($0.id)".utf8).base64EncodedString()
+        } : nil
+        return (sessions, next)
+    }
+
+    /// The session's derived progress.
+    public func progress(_ id: String) async throws -> SessionProgress {
+        try await session(id).progress
+    }
+
+    /// Counts by status.
+    public func stats() async throws -> Stats {
+        let result = try await run(SessionQueries.stats)
+        var stats = Stats(sessionsByStatus: [:], tasksByStatus: [:], readyTasks: 0, awaitingProceed: 0, attemptsByOutcome: [:])
+        for row in result.records {
+            let n = try row.int("n")
+            let key = row["key"] ?? ""
+            switch row["what"] {
+            case "session": stats.sessionsByStatus[key] = n
+            case "task": stats.tasksByStatus[key] = n
+            case "ready": stats.readyTasks = n
+            case "attempt": stats.attemptsByOutcome[key] = n
+            default: break
+            }
+        }
+        stats.awaitingProceed = stats.sessionsByStatus[SessionStatus.awaitingProceed.rawValue] ?? 0
+        return stats
+    }
+
+    /// Succeeds when the database answers `SELECT 1`.
+    public func ping() async throws {
+        _ = try await run(SessionQueries.ping)
+    }
+
+    /// One statement; Baton's SQLSTATEs become `BatonError`s.
+    private func run(_ sql: String, _ parameters: [String?] = []) async throws -> QueryResult {
+        do {
+            return try await pool.query(sql, parameters)
+        } catch {
+            throw BatonError.from(error)
+        }
+    }
+
+    private func session(from result: QueryResult) throws -> Session {
+        guard let row = result.first else { throw DatabaseError.protocolViolation("no session returned") }
+        return try Self.decodeSession(row)
+    }
+
+    static func decodeSession(_ row: QueryResult.Record) throws -> Session {
+        guard let status = SessionStatus(rawValue: try row.string("status")) else {
+            throw DatabaseError.protocolViolation("unknown session status")
+        }
+        return Session(
+            id: try row.string("id"), kind: try row.string("kind"), status: status, phase: try row.int("phase"),
+            step: row["step"].flatMap(Step.init(rawValue:)), totalPhases: try row.int("total_phases"),
+            autoSteps: row.bool("auto_steps"), autoPhases: row.bool("auto_phases"),
+            input: try json(row["input"]) ?? .null, error: row["error"], version: try row.int64("version"),
+            createdAt: try row.string("created_at"), updatedAt: try row.string("updated_at"))
+    }
+
+    static func json(_ text: String?) throws -> JSONValue? {
+        guard let text else { return nil }
+        return try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    }
+}
+
+/// Errors a client can act on, mapped from Baton's SQLSTATEs.
+public enum BatonError: Error, Sendable, CustomStringConvertible {
+    case unknownSession(String)
+    case unknown(String)
+    case wrongState(String)
+    case badInput(String)
+    case invalidTransition(String)
+
+    public var description: String {
+        switch self {
+        case .unknownSession(let id): "unknown session '\(id)'"
+        case .unknown(let message), .wrongState(let message), .badInput(let message), .invalidTransition(let message): message
+        }
+    }
+
+    /// Maps a database error with a Baton SQLSTATE to a `BatonError`; others pass through.
+    public static func from(_ error: any Error) -> any Error {
+        guard let db = error as? DatabaseError, case .server(let state, let message, _, _) = db else { return error }
+        switch state {
+        case DatabaseError.unknownSQLState: return BatonError.unknown(message)
+        case DatabaseError.wrongStateSQLState: return BatonError.wrongState(message)
+        case DatabaseError.badArgumentSQLState, "22P02", "22023": return BatonError.badInput(message)
+        case DatabaseError.invalidTransitionSQLState: return BatonError.invalidTransition(message)
+        default: return error
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+
+/// A session as clients see it.
+public struct Session: Sendable, Codable, Hashable {
+    public var id: String
+    public var kind: String
+    public var status: SessionStatus
+    public var phase: Int
+    public var step: Step?
+    public var totalPhases: Int
+    public var autoSteps: Bool
+    public var autoPhases: Bool
+    public var input: JSONValue
+    public var error: String?
+    public var version: Int64
+    public var createdAt: String
+    public var updatedAt: String
+
+    /// The derived progress.
+    public var progress: SessionProgress {
+        SessionProgress(.init(sessionId: id, status: status, phase: phase, step: step, totalPhases: totalPhases,
+                       autoSteps: autoSteps, autoPhases: autoPhases, version: version, updatedAt: updatedAt))
+    }
+}
+
+/// One step of a session, with its attempts.
+public struct StepRecord: Sendable, Codable, Hashable {
+    public var taskId: Int64
+    public var phase: Int
+    public var step: Step
+    public var status: TaskStatus
+    public var attempt: Int
+    public var runAt: String
+    public var workerId: String?
+    public var startedAt: String?
+    public var finishedAt: String?
+    public var result: JSONValue?
+    public var error: String?
+    public var attempts: [AttemptRecord]
+}
+
+/// One attempt of a step: the retry history and debug trail.
+public struct AttemptRecord: Sendable, Codable, Hashable {
+    public var attempt: Int
+    public var workerId: String?
+    /// SUCCEEDED, FAILED, RESCUED or DISCARDED.
+    public var outcome: String
+    public var startedAt: String?
+    public var finishedAt: String
+    public var input: JSONValue?
+    public var output: JSONValue?
+    public var error: String?
+}
+
+/// A session with its steps and attempts.
+public struct SessionDetail: Sendable, Codable, Hashable {
+    public var session: Session
+    public var progress: SessionProgress
+    public var steps: [StepRecord]
+}
+
+/// Counts for `baton stats`.
+public struct Stats: Sendable, Codable, Hashable {
+    public var sessionsByStatus: [String: Int]
+    public var tasksByStatus: [String: Int]
+    /// PENDING tasks whose time has come.
+    public var readyTasks: Int
+    /// Sessions waiting at the gate.
+    public var awaitingProceed: Int
+    public var attemptsByOutcome: [String: Int]
+}

@@ -1,0 +1,117 @@
+/// A step this worker claimed and now runs.
+struct ClaimedStep: Sendable {
+    var context: StepContext
+    /// The attempt number within the current retry budget (what the retry policy counts).
+    var budgetAttempt: Int
+    /// The worker connection's generation at claim time: the session lock lives only as long
+    /// as that connection.
+    var generation: Int
+}
+
+/// How an attempt ended, ready to be committed.
+struct StepOutcome: Sendable {
+    enum Result: Sendable {
+        case succeeded(json: String)
+        /// `retryDelayMs` nil: the session FAILS; otherwise the step runs again after it.
+        case failed(message: String, retryDelayMs: Int?)
+    }
+    var taskId: Int64
+    var sessionId: String
+    var attempt: Int
+    var generation: Int
+    var result: Result
+    var startedAt: String
+    var finishedAt: String
+    var inputJSON: String
+}
+
+/// The worker's statements: prepared once on its direct connection (see sql/0004_worker.sql).
+enum WorkerQueries {
+    static let claim = Statement(
+        "baton_claim_tasks",
+        "SELECT * FROM baton.claim_tasks($1, $2::int, $3::text[], $4::int, $5::int)")
+    static let finish = Statement(
+        "baton_finish_tasks",
+        """
+        SELECT * FROM baton.finish_tasks($1, $2::bigint[], $3::int[], $4::boolean[], $5::jsonb[], \
+        $6::text[], $7::int[], $8::timestamptz[], $9::timestamptz[], $10::jsonb[], $11::boolean[])
+        """)
+    static let release = Statement(
+        "baton_release_tasks",
+        "SELECT baton.release_tasks($1, $2::bigint[], $3::int[], $4::boolean[]) AS released")
+    /// Runs on a pooled connection: the function takes its own transaction-level leader lock.
+    static let rescue = "SELECT * FROM baton.rescue_tasks()"
+    static let schemaPresent = "SELECT to_regprocedure('baton.claim_tasks(text,int,text[],int,int)') IS NOT NULL AS present"
+}
+
+extension DatabaseConnection {
+    /// Claims up to `limit` ready steps; returns them and how many were skipped because their
+    /// session lock was busy.
+    func claimSteps(worker: String, limit: Int, kinds: [String]?, policy: RetryPolicy) throws(DatabaseError) -> (steps: [ClaimedStep], lockBusy: Int) {
+        let result = try execute(WorkerQueries.claim, [
+            worker, String(limit), kinds.map { PGText.array($0.map(Optional.some)) },
+            String(policy.maxAttempts), String(policy.baseDelayMs),
+        ])
+        let generation = self.generation
+        var steps: [ClaimedStep] = []
+        var busy = 0
+        steps.reserveCapacity(result.count)
+        for row in result.records {
+            if row.bool("lock_busy") { busy += 1; continue }
+            guard let step = Step(rawValue: try row.string("step")) else {
+                throw .protocolViolation("claimed task has an unknown step")
+            }
+            let context = StepContext(
+                taskId: try row.int64("task_id"), sessionId: try row.string("session_id"),
+                kind: try row.string("kind"), phase: try row.int("phase"),
+                totalPhases: try row.int("total_phases"), step: step, attempt: try row.int("attempt"),
+                inputJSON: try row.string("input"), previousJSON: try row.string("previous"))
+            steps.append(ClaimedStep(context: context, budgetAttempt: try row.int("budget_attempt"), generation: generation))
+        }
+        return (steps, busy)
+    }
+
+    /// Commits finished attempts in one transaction; returns each task's outcome
+    /// (SUCCEEDED, RETRY, FAILED, DISCARDED).
+    func finishSteps(worker: String, _ outcomes: [StepOutcome]) throws(DatabaseError) -> [Int64: String] {
+        var ok: [Bool] = [], results: [String?] = [], errors: [String?] = [], delays: [Int?] = []
+        for outcome in outcomes {
+            switch outcome.result {
+            case .succeeded(let json):
+                ok.append(true); results.append(json); errors.append(nil); delays.append(nil)
+            case .failed(let message, let delay):
+                ok.append(false); results.append(nil); errors.append(message); delays.append(delay)
+            }
+        }
+        let generation = self.generation
+        let result = try execute(WorkerQueries.finish, [
+            worker,
+            PGText.array(outcomes.map(\.taskId)),
+            PGText.array(outcomes.map(\.attempt)),
+            PGText.array(ok),
+            PGText.array(results),
+            PGText.array(errors),
+            PGText.array(delays),
+            PGText.array(outcomes.map { Optional($0.startedAt) }),
+            PGText.array(outcomes.map { Optional($0.finishedAt) }),
+            PGText.array(outcomes.map { Optional($0.inputJSON) }),
+            // Only locks taken on this very connection are still held.
+            PGText.array(outcomes.map { $0.generation == generation }),
+        ])
+        var out: [Int64: String] = [:]
+        for row in result.records { out[try row.int64("task_id")] = try row.string("outcome") }
+        return out
+    }
+
+    /// Gives steps back unfinished, without spending their attempt.
+    func releaseSteps(worker: String, _ steps: [ClaimedStep]) throws(DatabaseError) -> Int {
+        let generation = self.generation
+        let result = try execute(WorkerQueries.release, [
+            worker,
+            PGText.array(steps.map(\.context.taskId)),
+            PGText.array(steps.map(\.context.attempt)),
+            PGText.array(steps.map { $0.generation == generation }),
+        ])
+        return (try? result.first?.int("released")) ?? 0
+    }
+}

@@ -1,0 +1,65 @@
+/// Runs one claimed step through its handler under the step timeout, and turns what happened
+/// into an outcome for the commit: a result, or a failure with the retry policy's verdict.
+struct StepRunner: Sendable {
+    var handlers: HandlerRegistry
+    var timeoutMs: Int
+    var policy: RetryPolicy
+
+    func run(_ claimed: ClaimedStep) async -> StepOutcome {
+        let startedAt = Timestamp.now()
+        let context = claimed.context
+        let result: StepOutcome.Result
+        if let handler = handlers.handler(for: context.kind) {
+            result = await attempt(handler, claimed)
+        } else {
+            result = .failed(message: "no handler for kind '\(context.kind)'; map it in BATON_HANDLER", retryDelayMs: nil)
+        }
+        return StepOutcome(
+            taskId: context.taskId, sessionId: context.sessionId, attempt: context.attempt,
+            generation: claimed.generation, result: result, startedAt: startedAt,
+            finishedAt: Timestamp.now(), inputJSON: context.documentJSON)
+    }
+
+    private func attempt(_ handler: any StepHandler, _ claimed: ClaimedStep) async -> StepOutcome.Result {
+        let context = claimed.context
+        let timeout = timeoutMs
+        let raced: Result<String, any Error>? = await withTaskGroup(of: Result<String, any Error>?.self) { group in
+            group.addTask { await Result(catching: { try await handler.run(context) }) }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(timeout))
+                return nil  // the deadline
+            }
+            let first = await group.next() ?? nil
+            // Stops the other one: the sleeper, or the handler (a command handler kills its process).
+            group.cancelAll()
+            return first
+        }
+        switch raced {
+        case .success(let json):
+            do {
+                try JSONText.validate(json)
+                return .succeeded(json: json)
+            } catch {
+                return failure("the handler returned text that is not storable JSON (\(error))", claimed, permanent: false)
+            }
+        case .failure(let error as StepFailure):
+            return failure(error.message, claimed, permanent: error.permanent)
+        case .failure(let error):
+            return failure("the handler threw: \(error)", claimed, permanent: false)
+        case nil:
+            return failure("the step timed out after \(timeout) ms (WORKER_TIMEOUT) and was stopped", claimed, permanent: false)
+        }
+    }
+
+    private func failure(_ message: String, _ claimed: ClaimedStep, permanent: Bool) -> StepOutcome.Result {
+        let delay = permanent ? nil : policy.delayMs(afterAttempt: claimed.budgetAttempt, jitter: Double.random(in: 0..<1))
+        let note = permanent ? " (permanent)" : delay == nil ? " (no retries left)" : ""
+        return .failed(message: message + note, retryDelayMs: delay)
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}

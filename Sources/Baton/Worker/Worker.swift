@@ -1,0 +1,222 @@
+import Logging
+import ServiceLifecycle
+
+/// A Baton worker: a `Service` that LISTENs for work, claims ready steps in batches with their
+/// session locks, runs them through the handlers, and commits finished steps in batches, each
+/// batch in one transaction. See DESIGN.md "Durability rules" for the guarantees.
+///
+/// Its loop: take all news → commit finished steps → claim while slots are free. On start and
+/// after every reconnect the listener LISTENs first and only then lets the loop scan.
+public final class Worker: Service {
+    public let configuration: WorkerConfiguration
+    let handlers: HandlerRegistry
+    let direct: ConnectionSettings
+    let pool: ConnectionPool
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - direct: `DIRECT_URL`: LISTEN, the claim/commit connection that holds session locks,
+    ///     and prepared statements.
+    ///   - pool: `DATABASE_URL` connections for everything else (the rescuer).
+    public init(configuration: WorkerConfiguration, handlers: HandlerRegistry, direct: ConnectionSettings,
+                pool: ConnectionPool, logger: Logger = Logger(label: "baton.worker")) {
+        self.configuration = configuration
+        self.handlers = handlers
+        self.direct = direct
+        self.pool = pool
+        var logger = logger
+        logger[metadataKey: "worker"] = "\(configuration.workerID)"
+        self.logger = logger
+    }
+
+    /// The kinds this worker claims: the configured ones, else those its handlers cover.
+    var claimKinds: [String]? { configuration.kinds ?? handlers.servedKinds }
+
+    public func run() async throws {
+        let inbox = WorkerInbox()
+        var settings = direct
+        settings.overrides["application_name"] = "baton-worker"
+        let connection = DatabaseConnection(settings: settings, label: "worker", preparedStatements: true)
+        let listener = NotificationListener(settings: direct, pingIntervalMs: configuration.listenerPingMs, logger: logger)
+        let config = configuration
+        logger.info("worker starting", metadata: [
+            "database": "\(direct.safeDescription)", "batch_size": "\(config.batchSize)",
+            "kinds": "\(claimKinds?.joined(separator: ",") ?? "all")",
+        ])
+
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask {
+                    await listener.run(label: "listener") { event in
+                        switch event {
+                        case .listening: inbox.post { $0.listening = true; $0.scan = true }
+                        case .notification(let note) where note.channel == NotificationListener.taskChannel:
+                            inbox.post { $0.scan = true }
+                        case .notification, .lost: break
+                        }
+                    }
+                }
+                group.addTask {
+                    // The safety poll: covers anything notifications missed.
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .milliseconds(config.pollIntervalMs))
+                        inbox.post { $0.scan = true }
+                    }
+                }
+                group.addTask { [pool, logger] in
+                    await Rescuer(pool: pool, intervalMs: config.rescueIntervalMs, logger: logger).run()
+                }
+                try await self.loop(inbox: inbox, connection: connection, group: &group)
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            inbox.post { $0.shutdown = true }
+        }
+        await connection.close()
+        logger.info("worker stopped")
+    }
+
+    // The loop owns all mutable worker state; nothing else touches it.
+    private func loop(inbox: WorkerInbox, connection: DatabaseConnection,
+                      group: inout ThrowingDiscardingTaskGroup<any Error>) async throws {
+        let config = configuration
+        let runner = StepRunner(handlers: handlers, timeoutMs: config.stepTimeoutMs, policy: config.retry)
+        var running: [Int64: ClaimedStep] = [:]
+        var unflushed: [StepOutcome] = []
+        var listening = false
+        var wantScan = false
+        var shuttingDown = false
+        var backoff = ReconnectBackoff()
+        var databaseDown = false
+
+        func schedule(afterMs delay: Int, _ update: @escaping @Sendable (inout WorkerInbox.News) -> Void) {
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(delay))
+                inbox.post(update)
+            }
+        }
+
+        for await _ in inbox.doorbell {
+            let news = inbox.take()
+            for outcome in news.finished where running.removeValue(forKey: outcome.taskId) != nil {
+                unflushed.append(outcome)
+            }
+            if news.listening { listening = true }
+            if news.scan { wantScan = true }
+            if news.shutdown && !shuttingDown {
+                shuttingDown = true
+                logger.info("shutting down: no new steps; waiting for running ones",
+                            metadata: ["running": "\(running.count)", "grace_ms": "\(config.shutdownGraceMs)"])
+                schedule(afterMs: config.shutdownGraceMs) { $0.graceOver = true }
+            }
+
+            if !unflushed.isEmpty {
+                do {
+                    let outcomes = try await commit(unflushed, on: connection)
+                    for (taskID, outcome) in outcomes where outcome == "RETRY" {
+                        if let retry = unflushed.first(where: { $0.taskId == taskID }),
+                           case .failed(_, let delay?) = retry.result {
+                            schedule(afterMs: delay + 1) { $0.scan = true }
+                        }
+                    }
+                    unflushed.removeAll(keepingCapacity: true)
+                    wantScan = true
+                    databaseDown = false
+                    backoff.reset()
+                } catch {
+                    databaseDown = true
+                    let delay = backoff.next()
+                    logger.warning("cannot commit finished steps; keeping them and trying again",
+                                   metadata: ["steps": "\(unflushed.count)", "error": "\(error)", "retry_in_ms": "\(delay)"])
+                    schedule(afterMs: delay) { $0.scan = true }
+                }
+            }
+
+            if shuttingDown {
+                if news.graceOver && !running.isEmpty {
+                    await giveBack(Array(running.values), on: connection)
+                    running.removeAll()
+                }
+                if running.isEmpty && (unflushed.isEmpty || news.graceOver) { break }
+                continue
+            }
+
+            guard listening, wantScan, !databaseDown || news.scan, running.count < config.batchSize else { continue }
+            let want = config.batchSize - running.count
+            do {
+                let (steps, busy) = try await connection.claimSteps(
+                    worker: config.workerID, limit: want, kinds: claimKinds, policy: config.retry)
+                databaseDown = false
+                backoff.reset()
+                for step in steps {
+                    running[step.context.taskId] = step
+                    group.addTask {
+                        let outcome = await runner.run(step)
+                        inbox.post { $0.finished.append(outcome) }
+                    }
+                }
+                // A full batch means more may be waiting; a short one means the queue is empty.
+                wantScan = steps.count == want
+                if busy > 0 {
+                    // Another connection still holds a session lock (a commit in flight).
+                    schedule(afterMs: 20) { $0.scan = true }
+                }
+                if wantScan && running.count < config.batchSize { inbox.wake() }
+            } catch {
+                databaseDown = true
+                let delay = backoff.next()
+                logger.warning("cannot claim steps; trying again", metadata: ["error": "\(error)", "retry_in_ms": "\(delay)"])
+                schedule(afterMs: delay) { $0.scan = true }
+            }
+        }
+    }
+
+    /// Commits a batch; if the batch as a whole is refused by the server (not a lost
+    /// connection), commits each step alone so one bad result cannot hold back the others.
+    private func commit(_ outcomes: [StepOutcome], on connection: DatabaseConnection) async throws -> [Int64: String] {
+        let refusal: DatabaseError
+        do {
+            let result = try await connection.finishSteps(worker: configuration.workerID, outcomes)
+            logDiscarded(result, outcomes)
+            return result
+        } catch {
+            if error.isConnectionLoss { throw error }
+            refusal = error
+        }
+        logger.warning("a batch commit was refused; committing its steps one by one", metadata: ["error": "\(refusal)"])
+        var merged: [Int64: String] = [:]
+        for outcome in outcomes {
+            merged.merge(try await commitAlone(outcome, on: connection)) { _, new in new }
+        }
+        return merged
+    }
+
+    /// One step; a result the database refuses becomes a failed attempt that says why.
+    private func commitAlone(_ outcome: StepOutcome, on connection: DatabaseConnection) async throws -> [Int64: String] {
+        var outcome = outcome
+        do {
+            return try await connection.finishSteps(worker: configuration.workerID, [outcome])
+        } catch {
+            if error.isConnectionLoss { throw error }
+            outcome.result = .failed(message: "the database refused the step's result: \(error)", retryDelayMs: nil)
+        }
+        logger.error("step result refused by the database", metadata: ["task": "\(outcome.taskId)"])
+        return try await connection.finishSteps(worker: configuration.workerID, [outcome])
+    }
+
+    private func logDiscarded(_ result: [Int64: String], _ outcomes: [StepOutcome]) {
+        for outcome in outcomes where result[outcome.taskId] == "DISCARDED" {
+            logger.notice("step result discarded: the session was cancelled or the step was handed on",
+                          metadata: ["task": "\(outcome.taskId)", "session": "\(outcome.sessionId)", "attempt": "\(outcome.attempt)"])
+        }
+    }
+
+    private func giveBack(_ steps: [ClaimedStep], on connection: DatabaseConnection) async {
+        do {
+            let released = try await connection.releaseSteps(worker: configuration.workerID, steps)
+            logger.info("gave back unfinished steps", metadata: ["steps": "\(released)"])
+        } catch {
+            logger.warning("could not give back unfinished steps; the rescuer will", metadata: ["error": "\(error)"])
+        }
+    }
+}

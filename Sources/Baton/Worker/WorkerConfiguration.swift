@@ -1,0 +1,53 @@
+import Foundation
+
+/// How a worker behaves. Every field has an environment variable and a CLI option (see the
+/// README's configuration table).
+public struct WorkerConfiguration: Sendable {
+    /// Names this process in the attempt history and in `pg_stat_activity`.
+    public var workerID: String
+    /// Kinds to serve; nil serves every kind the handlers cover.
+    public var kinds: [String]?
+    /// Steps run at the same time (`WORKER_BATCH_SIZE`).
+    public var batchSize: Int
+    /// A step running longer is stopped and counts as a failed attempt (`WORKER_TIMEOUT`, ms).
+    public var stepTimeoutMs: Int
+    /// The safety poll (`WORKER_POLL_INTERVAL`, ms); notifications do the real work.
+    public var pollIntervalMs: Int
+    /// How often the rescuer looks for steps whose worker died (`BATON_RESCUE_INTERVAL`, ms).
+    public var rescueIntervalMs: Int
+    /// On shutdown, how long running steps may finish before they are given back (`BATON_SHUTDOWN_GRACE`, ms).
+    public var shutdownGraceMs: Int
+    /// Retries and backoff (`MAX_RETRIES`, `RETRY_DELAY`).
+    public var retry: RetryPolicy
+    /// Quiet time after which the listener pings its connection (ms).
+    public var listenerPingMs: Int
+
+    public init(
+        workerID: String = WorkerConfiguration.defaultWorkerID(),
+        kinds: [String]? = nil,
+        batchSize: Int = 4,
+        stepTimeoutMs: Int = 300_000,
+        pollIntervalMs: Int = 30_000,
+        rescueIntervalMs: Int = 5_000,
+        shutdownGraceMs: Int = 30_000,
+        retry: RetryPolicy = RetryPolicy(),
+        listenerPingMs: Int = 10_000
+    ) {
+        self.workerID = workerID
+        self.kinds = kinds
+        self.batchSize = max(1, batchSize)
+        self.stepTimeoutMs = max(1, stepTimeoutMs)
+        self.pollIntervalMs = max(10, pollIntervalMs)
+        self.rescueIntervalMs = max(10, rescueIntervalMs)
+        self.shutdownGraceMs = max(0, shutdownGraceMs)
+        self.retry = retry
+        self.listenerPingMs = max(100, listenerPingMs)
+    }
+
+    /// host:pid:random, unique per process start.
+    public static func defaultWorkerID() -> String {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        return "\(host):\(getpid()):\(suffix)"
+    }
+}

@@ -1,0 +1,42 @@
+import Synchronization
+
+/// Where everything that happens to a worker lands: finished steps, wake-ups, shutdown. The
+/// worker's loop takes all of it at once, so finished steps that pile up while it waits on the
+/// database are committed together (group commit), and many wake-ups make one claim.
+final class WorkerInbox: Sendable {
+    struct News {
+        var finished: [StepOutcome] = []
+        /// Scan for ready tasks (a notification, the poll, a timer, a reconnected listener).
+        var scan = false
+        /// The listener is in place; the first scan may run.
+        var listening = false
+        var shutdown = false
+        var graceOver = false
+    }
+
+    private let news = Mutex(News())
+    let doorbell: AsyncStream<Void>
+    private let ring: AsyncStream<Void>.Continuation
+
+    init() {
+        (doorbell, ring) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    func post(_ update: (inout News) -> Void) {
+        news.withLock { update(&$0) }
+        ring.yield()
+    }
+
+    func take() -> News {
+        news.withLock { current in
+            let taken = current
+            current = News()
+            return taken
+        }
+    }
+
+    /// Wakes the loop without news (it has more work of its own).
+    func wake() { ring.yield() }
+
+    func close() { ring.finish() }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Baton
+import Foundation
+
+struct DevCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev",
+        abstract: "Run Baton locally: a private PostgreSQL under .baton/, migrated, with a worker and builtin:echo.",
+        discussion: "Ctrl-C stops the worker and PostgreSQL; the data stays in .baton/ for the next run.")
+
+    @Option(help: "Folder for the private cluster.") var dir: String = ".baton"
+    @Option(help: "Port of the private PostgreSQL.") var port: Int = 54329
+    @OptionGroup var worker: WorkerOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let postgres = LocalPostgres(directory: URL(fileURLWithPath: dir).standardizedFileURL, port: port)
+            try postgres.start()
+            defer {
+                print("stopping PostgreSQL (data kept in \(postgres.dataDirectory.path))")
+                postgres.stop()
+            }
+            let admin = DatabaseConnection(settings: try ConnectionSettings(postgres.adminURL), label: "dev", preparedStatements: false)
+            if try await admin.query("SELECT 1 FROM pg_database WHERE datname = 'baton'").isEmpty {
+                try await admin.query("CREATE DATABASE baton")
+            }
+            await admin.close()
+            let connection = DatabaseConnection(settings: try ConnectionSettings(postgres.url), label: "dev", preparedStatements: false)
+            let report = try await Migrator().migrate(connection)
+            await connection.close()
+            setenv("DATABASE_URL", postgres.url, 1)
+            print("""
+
+                Baton dev is running: PostgreSQL on 127.0.0.1:\(port), schema migrated (\(report.applied.count) new), worker with \(setting(worker.handler, "BATON_HANDLER") ?? "builtin:echo").
+
+                In another terminal:
+                  export DATABASE_URL=\(postgres.url)
+                  baton session create --phases 2 --input '{"hello": "world"}'     # prints the session id
+                  baton progress <id>          # where it is; it stops at the gate after phase 1
+                  baton advance <id>           # past the gate into phase 2
+                  baton session show <id>      # steps, results, attempts
+                  psql "$DATABASE_URL" -c "SELECT * FROM baton.create_session(1, '{\\"from\\": \\"psql\\"}')"
+
+                Ctrl-C stops everything.
+
+                """)
+            var database = DatabaseOptions()
+            database.databaseURL = postgres.url
+            try await runWorker(database: database, options: worker, defaultHandler: "builtin:echo")
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Baton
+import Foundation
+
+/// A private PostgreSQL cluster in a folder (for `baton dev`): created with initdb on first use,
+/// reused afterwards. When run as root, the server runs as the `postgres` OS user (initdb
+/// refuses root).
+struct LocalPostgres {
+    let directory: URL
+    let port: Int
+
+    var dataDirectory: URL { directory.appending(path: "pgdata") }
+    var socketDirectory: URL { directory.appending(path: "run") }
+    var logFile: URL { directory.appending(path: "postgres.log") }
+    var url: String { "postgresql://postgres@127.0.0.1:\(port)/baton" }
+    var adminURL: String { "postgresql://postgres@127.0.0.1:\(port)/postgres" }
+
+    private var runAsPostgres: Bool { getuid() == 0 }
+
+    /// Debian keeps the server programs in /usr/lib/postgresql/<version>/bin.
+    static func binDirectory() throws -> URL {
+        let root = URL(fileURLWithPath: "/usr/lib/postgresql")
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        let newest = versions.compactMap(Int.init).sorted().last
+        if let newest {
+            let bin = root.appending(path: "\(newest)/bin")
+            if FileManager.default.isExecutableFile(atPath: bin.appending(path: "initdb").path) { return bin }
+        }
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+        where FileManager.default.isExecutableFile(atPath: "\(dir)/initdb") {
+            return URL(fileURLWithPath: String(dir))
+        }
+        throw CLIError.usage("PostgreSQL server programs (initdb, pg_ctl) were not found; install them with `apt-get install -y postgresql` (scripts/dev does)")
+    }
+
+    /// Creates the cluster if needed and starts it if it is not running.
+    func start() throws {
+        let fm = FileManager.default
+        let bin = try Self.binDirectory()
+        try fm.createDirectory(at: socketDirectory, withIntermediateDirectories: true)
+        if runAsPostgres {
+            try run("/bin/chown", ["-R", "postgres:postgres", directory.path], asPostgres: false)
+        }
+        if !fm.fileExists(atPath: dataDirectory.appending(path: "PG_VERSION").path) {
+            print("creating a PostgreSQL cluster in \(dataDirectory.path)")
+            try run(bin.appending(path: "initdb").path,
+                    ["-D", dataDirectory.path, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-instructions"])
+        }
+        if (try? run(bin.appending(path: "pg_ctl").path, ["-D", dataDirectory.path, "status"], quiet: true)) != nil {
+            print("PostgreSQL already running in \(dataDirectory.path)")
+            return
+        }
+        try run(bin.appending(path: "pg_ctl").path, [
+            "-D", dataDirectory.path, "-l", logFile.path, "-w", "-t", "60",
+            "-o", "-p \(port) -k \(socketDirectory.path) -c listen_addresses=127.0.0.1", "start",
+        ])
+    }
+
+    func stop() {
+        guard let bin = try? Self.binDirectory() else { return }
+        _ = try? run(bin.appending(path: "pg_ctl").path, ["-D", dataDirectory.path, "-m", "fast", "-w", "stop"], quiet: true)
+    }
+
+    @discardableResult
+    private func run(_ program: String, _ arguments: [String], asPostgres: Bool? = nil, quiet: Bool = false) throws -> String {
+        let process = Process()
+        if asPostgres ?? runAsPostgres {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            process.arguments = ["-u", "postgres", "--", program] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = arguments
+        }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            if !quiet { FileHandle.standardError.write(Data(output.utf8)) }
+            throw CLIError.usage("\(URL(fileURLWithPath: program).lastPathComponent) failed (exit \(process.terminationStatus)); see \(logFile.path)")
+        }
+        return output
+    }
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import Baton
+import Foundation
+
+/// Reads an option: the flag if given, else the environment variable, else the default.
+func setting(_ flag: String?, _ variable: String) -> String? {
+    if let flag { return flag }
+    if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty { return value }
+    return nil
+}
+
+func intSetting(_ flag: Int?, _ variable: String, default fallback: Int) throws -> Int {
+    if let flag { return flag }
+    guard let text = setting(nil, variable) else { return fallback }
+    guard let value = Int(text) else {
+        throw CLIError.usage("\(variable) must be a whole number (got '\(text)')")
+    }
+    return value
+}
+
+func boolSetting(_ flag: Bool?, _ variable: String, default fallback: Bool) throws -> Bool {
+    if let flag { return flag }
+    guard let text = setting(nil, variable)?.lowercased() else { return fallback }
+    switch text {
+    case "1", "true", "yes", "on": return true
+    case "0", "false", "no", "off": return false
+    default: throw CLIError.usage("\(variable) must be true or false (got '\(text)')")
+    }
+}
+
+/// Where the database is (`DATABASE_URL`, `DIRECT_URL`) and how many connections to use.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: "PostgreSQL URL for queries (env DATABASE_URL; may be a pooler).")
+    var databaseURL: String?
+
+    @Option(name: .customLong("direct-url"), help: "Direct PostgreSQL URL for LISTEN and advisory locks (env DIRECT_URL; default: the database URL).")
+    var directURL: String?
+
+    @Option(name: .customLong("pool-size"), help: "Most connections for queries (env WORKER_DB_POOL_SIZE, default 5).")
+    var poolSize: Int?
+
+    func databaseSettings() throws -> ConnectionSettings {
+        guard let url = setting(databaseURL, "DATABASE_URL") else {
+            throw CLIError.usage("no database given: set DATABASE_URL or pass --database-url (e.g. postgresql://user:password@localhost:5432/app)")
+        }
+        return try ConnectionSettings(url)
+    }
+
+    func directSettings() throws -> ConnectionSettings {
+        if let direct = setting(directURL, "DIRECT_URL") { return try ConnectionSettings(direct) }
+        return try databaseSettings()
+    }
+
+    func makePool() throws -> ConnectionPool {
+        ConnectionPool(settings: try databaseSettings(), maxConnections: try intSetting(poolSize, "WORKER_DB_POOL_SIZE", default: 5))
+    }
+
+    func makeClient() throws -> BatonClient { BatonClient(pool: try makePool()) }
+}
+
+/// `--json` for commands that print data.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print JSON instead of text.")
+    var json = false
+}
+
+/// How a worker runs (every option also an environment variable).
+struct WorkerOptions: ParsableArguments {
+    @Option(help: "Handler: builtin:echo, command:/path/to/program, or kind=spec,... (env BATON_HANDLER).")
+    var handler: String?
+
+    @Option(help: "Comma-separated kinds to serve (env BATON_KINDS; default all).")
+    var kinds: String?
+
+    @Option(name: .customLong("batch-size"), help: "Steps run at the same time (env WORKER_BATCH_SIZE, default 4).")
+    var batchSize: Int?
+
+    @Option(help: "Step timeout in ms (env WORKER_TIMEOUT, default 300000).")
+    var timeout: Int?
+
+    @Option(name: .customLong("poll-interval"), help: "Safety poll in ms (env WORKER_POLL_INTERVAL, default 30000).")
+    var pollInterval: Int?
+
+    @Option(name: .customLong("max-retries"), help: "Retries of a failed step (env MAX_RETRIES, default 3).")
+    var maxRetries: Int?
+
+    @Option(name: .customLong("retry-delay"), help: "First retry delay in ms, doubled per attempt (env RETRY_DELAY, default 1000).")
+    var retryDelay: Int?
+
+    @Option(name: .customLong("rescue-interval"), help: "How often to look for steps of dead workers, ms (env BATON_RESCUE_INTERVAL, default 5000).")
+    var rescueInterval: Int?
+
+    @Option(name: .customLong("shutdown-grace"), help: "Time running steps get to finish on shutdown, ms (env BATON_SHUTDOWN_GRACE, default 30000).")
+    var shutdownGrace: Int?
+
+    @Option(name: .customLong("max-output"), help: "Largest handler output in bytes (env BATON_HANDLER_MAX_OUTPUT, default 1048576).")
+    var maxOutput: Int?
+
+    func configuration() throws -> WorkerConfiguration {
+        let kindList = setting(kinds, "BATON_KINDS")?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        return WorkerConfiguration(
+            kinds: kindList?.isEmpty == false ? kindList : nil,
+            batchSize: try intSetting(batchSize, "WORKER_BATCH_SIZE", default: 4),
+            stepTimeoutMs: try intSetting(timeout, "WORKER_TIMEOUT", default: 300_000),
+            pollIntervalMs: try intSetting(pollInterval, "WORKER_POLL_INTERVAL", default: 30_000),
+            rescueIntervalMs: try intSetting(rescueInterval, "BATON_RESCUE_INTERVAL", default: 5_000),
+            shutdownGraceMs: try intSetting(shutdownGrace, "BATON_SHUTDOWN_GRACE", default: 30_000),
+            retry: RetryPolicy(
+                maxRetries: try intSetting(maxRetries, "MAX_RETRIES", default: 3),
+                baseDelayMs: try intSetting(retryDelay, "RETRY_DELAY", default: 1000)))
+    }
+
+    func handlers(default fallback: String? = nil) throws -> HandlerRegistry {
+        guard let spec = setting(handler, "BATON_HANDLER") ?? fallback else {
+            throw CLIError.usage("no step handler: set BATON_HANDLER or pass --handler (builtin:echo, command:/path/to/program, or kind=spec,...)")
+        }
+        do {
+            return try HandlerRegistry.parse(spec, maxOutputBytes: try intSetting(maxOutput, "BATON_HANDLER_MAX_OUTPUT", default: 1 << 20))
+        } catch let error as HandlerRegistry.InvalidSpec {
+            throw CLIError.usage(error.description)
+        }
+    }
+}

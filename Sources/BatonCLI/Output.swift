@@ -1,0 +1,91 @@
+import ArgumentParser
+import Baton
+import Foundation
+
+/// Errors of the CLI itself.
+enum CLIError: Error, CustomStringConvertible {
+    case usage(String)
+    var description: String {
+        switch self {
+        case .usage(let message): message
+        }
+    }
+}
+
+/// Exit codes, documented in the README.
+enum ExitStatus {
+    static let failure: Int32 = 1
+    static let usage: Int32 = 2
+    static let unknownID: Int32 = 3
+    static let wrongState: Int32 = 4
+    static let badInput: Int32 = 5
+    static let databaseUnavailable: Int32 = 6
+}
+
+/// Prints a clear message for `error` on stderr and returns the exit code for it.
+func report(_ error: any Error) -> ExitCode {
+    let error = BatonError.from(error)
+    let (message, code): (String, Int32)
+    switch error {
+    case let error as BatonError:
+        switch error {
+        case .unknownSession, .unknown:
+            (message, code) = ("\(error). List sessions with `baton session list`.", ExitStatus.unknownID)
+        case .wrongState, .invalidTransition: (message, code) = ("\(error).", ExitStatus.wrongState)
+        case .badInput: (message, code) = ("\(error).", ExitStatus.badInput)
+        }
+    case let error as DatabaseError:
+        switch error {
+        case .connection, .poolTimeout:
+            (message, code) = ("\(error). Check DATABASE_URL and that PostgreSQL is running.", ExitStatus.databaseUnavailable)
+        case .server(let state, _, _, _) where state == "3F000" || state == "42883" || state == "42P01":
+            (message, code) = ("\(error). The database has no Baton schema: run `baton migrate`.", ExitStatus.failure)
+        default: (message, code) = ("\(error)", ExitStatus.failure)
+        }
+    case let error as CLIError: (message, code) = (error.description, ExitStatus.usage)
+    default: (message, code) = ("\(error)", ExitStatus.failure)
+    }
+    FileHandle.standardError.write(Data("baton: error: \(message)\n".utf8))
+    return ExitCode(code)
+}
+
+/// Runs a command body, turning errors into a message and an exit code.
+func reportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        throw report(error)
+    }
+}
+
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+func describe(_ progress: SessionProgress) -> String {
+    var lines = [
+        "session   \(progress.sessionId)",
+        "status    \(progress.status.rawValue)",
+        "phase     \(progress.currentPhase) of \(progress.totalPhases) (\(progress.completedPhases) completed)",
+        "step      \(progress.currentStep?.rawValue ?? "-")",
+    ]
+    if progress.canProceed { lines.append("gate      waiting: run `baton advance \(progress.sessionId)` to go on") }
+    else if progress.requiresManualTrigger { lines.append("gate      will wait for `baton advance` at a later gate") }
+    lines.append("updated   \(progress.updatedAt) (version \(progress.version))")
+    return lines.joined(separator: "\n")
+}
+
+func describe(_ session: Session) -> String {
+    describe(session.progress) + "\nkind      \(session.kind)" + (session.error.map { "\nerror     \($0)" } ?? "")
+}
+
+func jsonText(_ value: JSONValue?) -> String {
+    guard let value else { return "-" }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Baton
+import Foundation
+import Logging
+import ServiceLifecycle
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker", abstract: "Run a worker until SIGTERM or SIGINT (graceful: running steps finish first).")
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var worker: WorkerOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            try await runWorker(database: database, options: worker)
+        }
+    }
+}
+
+/// Builds a worker from the options and runs it under a service group that stops on SIGTERM/SIGINT.
+func runWorker(database: DatabaseOptions, options: WorkerOptions, defaultHandler: String? = nil,
+               extraServices: [any Service] = []) async throws {
+    let logger = Logger(label: "baton")
+    let pool = try database.makePool()
+    try await requireSchema(pool)
+    let worker = Worker(
+        configuration: try options.configuration(), handlers: try options.handlers(default: defaultHandler),
+        direct: try database.directSettings(), pool: pool, logger: logger)
+    let group = ServiceGroup(configuration: .init(
+        services: [.init(service: worker)] + extraServices.map { .init(service: $0) },
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        cancellationSignals: [],
+        logger: logger))
+    try await group.run()
+    await pool.close()
+}
+
+/// Fails with a clear message when the database has no Baton schema.
+func requireSchema(_ pool: ConnectionPool) async throws {
+    let present = try await pool.query("SELECT to_regclass('baton.tasks') IS NOT NULL AS present").first?.bool("present") ?? false
+    guard present else {
+        throw CLIError.usage("the database has no Baton schema: run `baton migrate` first")
+    }
+}
