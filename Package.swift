@@ -47,6 +47,8 @@ let package = Package(
         // Build-time tool: carries sql/*.sql into the binary so `baton migrate` needs no source tree.
         .executableTarget(name: "EmbedSQL"),
         .plugin(name: "EmbedSQLPlugin", capability: .buildTool(), dependencies: ["EmbedSQL"]),
+        // A step handler program that the tests run through `command:` (not shipped).
+        .executableTarget(name: "BatonTestHandler"),
         .testTarget(name: "BatonCoreTests", dependencies: ["BatonCore"]),
         .testTarget(
             name: "BatonTests",

@@ -26,7 +26,9 @@ public struct NotificationListener: Sendable {
 
     public init(settings: ConnectionSettings, channels: [String] = [taskChannel, sessionChannel],
                 pingIntervalMs: Int = 10_000, logger: Logger) {
-        self.settings = settings.forListening()
+        var settings = settings.forListening()
+        settings.overrides["application_name"] = "baton-listener"
+        self.settings = settings
         self.channels = channels
         self.pingIntervalMs = pingIntervalMs
         self.logger = logger

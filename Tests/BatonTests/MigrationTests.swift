@@ -1,0 +1,81 @@
+import Baton
+import Foundation
+import Logging
+import Testing
+
+@Suite struct MigrationTests {
+    func migrate(_ db: TestDatabase) async throws -> Migrator.Report {
+        let connection = DatabaseConnection(settings: db.settings, label: "m", preparedStatements: false)
+        defer { Task { await connection.close() } }
+        return try await Migrator(logger: testLogger()).migrate(connection)
+    }
+
+    @Test func migrateIsIdempotentAndRecordsChecksums() async throws {
+        let db = try await TestDatabase.create(migrated: false)
+        let first = try await migrate(db)
+        #expect(first.applied == Migration.all.map(\.name))
+        let second = try await migrate(db)
+        #expect(second.applied.isEmpty)
+        #expect(second.alreadyApplied == Migration.all.map(\.name))
+        let recorded = try await db.query("SELECT name, length(checksum) AS n FROM baton.schema_migrations ORDER BY version")
+        #expect(recorded.records.map { $0["name"] } == Migration.all.map(\.name))
+        #expect(recorded.records.allSatisfy { $0["n"] == "64" }, "SHA-256 hex")
+    }
+
+    @Test func aChangedMigrationIsRefusedByName() async throws {
+        let db = try await TestDatabase.create()
+        try await db.query("UPDATE baton.schema_migrations SET checksum = 'deadbeef' WHERE version = 3")
+        await #expect {
+            _ = try await migrate(db)
+        } throws: { error in
+            "\(error)".contains("migration 0003_client_api.sql was changed after it was applied")
+        }
+    }
+
+    @Test func concurrentMigratorsApplyEachFileOnce() async throws {
+        let db = try await TestDatabase.create(migrated: false)
+        let reports = try await withThrowingTaskGroup(of: Migrator.Report.self) { group in
+            for _ in 0..<4 { group.addTask { try await migrate(db) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(reports.flatMap(\.applied).sorted() == Migration.all.map(\.name).sorted(), "each file applied by exactly one")
+        #expect(try await db.scalar("SELECT count(*) FROM baton.schema_migrations") == String(Migration.all.count))
+    }
+
+    /// `psql -f` on the files in order gives the schema `baton migrate` gives.
+    @Test func psqlOnTheFilesYieldsTheSameSchema() async throws {
+        let viaMigrate = try await TestDatabase.create()
+        let viaPsql = try await TestDatabase.create(migrated: false)
+        let sqlDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appending(path: "sql")
+        let files = try FileManager.default.contentsOfDirectory(atPath: sqlDirectory.path).filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(files == Migration.all.map(\.name), "the binary carries exactly the files in sql/")
+        for file in files {
+            let result = try shell("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", viaPsql.url, "-f", sqlDirectory.appending(path: file).path])
+            #expect(result.status == 0, "\(file): \(result.output)")
+        }
+        // pg_dump wraps its output in \restrict lines with a random key; the rest must match.
+        func dump(_ url: String) throws -> String {
+            try shell("pg_dump", ["--schema-only", "--schema=baton", "-d", url]).output
+                .split(separator: "\n").filter { !$0.hasPrefix("\\restrict") && !$0.hasPrefix("\\unrestrict") }
+                .joined(separator: "\n")
+        }
+        let a = try dump(viaMigrate.url)
+        let b = try dump(viaPsql.url)
+        #expect(a.contains("CREATE TABLE baton.sessions"))
+        #expect(a == b)
+    }
+
+    func shell(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [program] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+}

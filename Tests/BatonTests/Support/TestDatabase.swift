@@ -1,0 +1,108 @@
+import Baton
+import Foundation
+import Logging
+import Testing
+
+/// Where the test script's PostgreSQL is (scripts/test sets these).
+enum TestEnvironment {
+    static var adminURL: String {
+        get throws {
+            guard let url = ProcessInfo.processInfo.environment["BATON_TEST_ADMIN_URL"] else {
+                throw TestFailure("BATON_TEST_ADMIN_URL is not set: run the tests with scripts/test, which starts PostgreSQL")
+            }
+            return url
+        }
+    }
+    static var port: String { ProcessInfo.processInfo.environment["BATON_TEST_PORT"] ?? "5432" }
+    static var batonBinary: String { ProcessInfo.processInfo.environment["BATON_BIN"] ?? ".build/debug/baton" }
+    static var handlerBinary: String { ProcessInfo.processInfo.environment["BATON_TEST_HANDLER"] ?? ".build/debug/BatonTestHandler" }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A fresh database per test, migrated, with a pool and a client.
+final class TestDatabase: Sendable {
+    let name: String
+    let url: String
+    let settings: ConnectionSettings
+    let pool: ConnectionPool
+    let client: BatonClient
+
+    private init(name: String, url: String) throws {
+        self.name = name
+        self.url = url
+        self.settings = try ConnectionSettings(url)
+        self.pool = ConnectionPool(settings: settings, maxConnections: 4)
+        self.client = BatonClient(pool: pool)
+    }
+
+    /// Creates an empty database; `migrated` applies Baton's schema.
+    static func create(migrated: Bool = true) async throws -> TestDatabase {
+        let admin = DatabaseConnection(settings: try ConnectionSettings(try TestEnvironment.adminURL), label: "admin", preparedStatements: false)
+        let name = "baton_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+        try await admin.query("CREATE DATABASE \(name)")
+        await admin.close()
+        let adminURL = try TestEnvironment.adminURL
+        guard adminURL.hasSuffix("/postgres") else { throw TestFailure("BATON_TEST_ADMIN_URL must end in /postgres") }
+        let url = adminURL.dropLast("postgres".count) + name
+        let db = try TestDatabase(name: name, url: String(url))
+        if migrated {
+            let connection = DatabaseConnection(settings: db.settings, label: "migrate", preparedStatements: false)
+            _ = try await Migrator(logger: Logger(label: "test")).migrate(connection)
+            await connection.close()
+        }
+        return db
+    }
+
+    @discardableResult
+    func query(_ sql: String, _ parameters: [String?] = []) async throws -> QueryResult {
+        try await pool.query(sql, parameters)
+    }
+
+    func scalar(_ sql: String, _ parameters: [String?] = []) async throws -> String? {
+        try await query(sql, parameters).rows.first?.first ?? nil
+    }
+
+    func status(_ sessionID: String) async throws -> String? {
+        try await scalar("SELECT status FROM baton.sessions WHERE id = $1", [sessionID])
+    }
+
+    /// Waits until `check` holds, re-checking whenever Baton notifies (and at least every
+    /// second, for conditions no notification announces). Fails after `timeout` seconds.
+    func awaitCondition(_ what: String, timeout: Double = 60,
+                        _ check: @Sendable () async throws -> Bool) async throws {
+        let listener = DatabaseConnection(settings: settings, label: "test-listener", preparedStatements: false)
+        try await listener.listen([NotificationListener.sessionChannel, NotificationListener.taskChannel])
+        let wake = WakeSignal()
+        let deadline = Date().addingTimeInterval(timeout)
+        defer { Task { await listener.close() } }
+        while true {
+            if try await check() { return }
+            guard Date() < deadline else { throw TestFailure("timed out after \(timeout) s waiting for \(what)") }
+            _ = try await listener.waitForNotifications(timeoutMs: 1000, wake: wake)
+        }
+    }
+
+    /// Waits for the session to reach `status`; fails early if it reaches another final state.
+    func awaitStatus(_ sessionID: String, _ status: SessionStatus, timeout: Double = 60) async throws {
+        try await awaitCondition("session \(sessionID) to be \(status.rawValue)", timeout: timeout) {
+            let current = try await self.status(sessionID)
+            if current != status.rawValue, let current, ["COMPLETED", "FAILED", "CANCELLED"].contains(current) {
+                throw TestFailure("session \(sessionID) became \(current) while waiting for \(status.rawValue)")
+            }
+            return current == status.rawValue
+        }
+    }
+
+    /// Creates a session through the SQL API (as any client would); returns its id.
+    func createSession(phases: Int = 1, input: String = "{}", kind: String = "default",
+                       autoSteps: Bool = true, autoPhases: Bool = false) async throws -> String {
+        let id = try await scalar(
+            "SELECT id FROM baton.create_session($1::int, $2::jsonb, NULL, $3, $4::boolean, $5::boolean)",
+            [String(phases), input, kind, autoSteps ? "t" : "f", autoPhases ? "t" : "f"])
+        return try #require(id)
+    }
+}
