@@ -1,0 +1,92 @@
+import Baton
+import Foundation
+import Testing
+
+/// The command line: clear messages and exit codes, `--json`, and no secret in any output.
+@Suite struct CLITests {
+    @Test func errorsHaveClearMessagesAndExitCodes() async throws {
+        let db = try await TestDatabase.create()
+        let env = ["DATABASE_URL": db.url]
+        let unknown = try runBaton(["advance", "no-such-id"], environment: env)
+        #expect(unknown.status == 3)
+        #expect(unknown.output.contains("unknown session 'no-such-id'"))
+
+        let id = try await db.createSession()
+        let wrong = try runBaton(["advance", id], environment: env)
+        #expect(wrong.status == 4)
+        #expect(wrong.output.contains("is PENDING; proceed is allowed only in AWAITING_PROCEED"))
+
+        let badJSON = try runBaton(["session", "create", "--input", "{\"a\": }"], environment: env)
+        #expect(badJSON.status == 5)
+        #expect(badJSON.output.contains("the session input is not valid JSON: unexpected character, expected a JSON value at byte 6"))
+
+        let badPhases = try runBaton(["session", "create", "--phases", "0"], environment: env)
+        #expect(badPhases.status == 5)
+        #expect(badPhases.output.contains("phases must be between 1 and 1000 (got 0)"))
+
+        let badStatus = try runBaton(["session", "list", "--status", "DONE"], environment: env)
+        #expect(badStatus.status == 5 && badStatus.output.contains("unknown status 'DONE'"))
+
+        let noURL = try runBaton(["stats"], environment: [:])
+        #expect(noURL.status == 2 && noURL.output.contains("set DATABASE_URL"))
+
+        #expect(try await db.scalar("SELECT count(*) FROM baton.sessions") == "1", "failed commands created nothing")
+    }
+
+    @Test func jsonOutputIsJSON() async throws {
+        let db = try await TestDatabase.create()
+        let env = ["DATABASE_URL": db.url]
+        let created = try runBaton(["session", "create", "--phases", "2", "--input", "-", "--json", "--id", "cli-1"],
+                                   environment: env, stdin: "{\"from\": \"stdin\"}")
+        #expect(created.status == 0, "\(created.output)")
+        let session = try JSONDecoder().decode(Session.self, from: Data(created.output.utf8))
+        #expect(session.id == "cli-1" && session.totalPhases == 2 && session.input["from"] == .string("stdin"))
+        for command in [["progress", "cli-1"], ["session", "show", "cli-1"], ["session", "list"], ["stats"], ["health"]] {
+            let result = try runBaton(command + ["--json"], environment: env)
+            #expect(result.status == 0, "\(command): \(result.output)")
+            #expect((try? JSONSerialization.jsonObject(with: Data(result.output.utf8))) != nil, "\(command) prints JSON")
+        }
+        let progress = try JSONDecoder().decode(SessionProgress.self, from: Data(try runBaton(["progress", "cli-1", "--json"], environment: env).output.utf8))
+        #expect(progress.sessionId == "cli-1" && progress.status == .pending && progress.totalPhases == 2)
+    }
+
+    @Test func listingPagesWithACursor() async throws {
+        let db = try await TestDatabase.create()
+        for i in 0..<5 { try await db.query("SELECT baton.create_session(1, '{}', $1)", ["s\(i)"]) }
+        var seen: [String] = []
+        var cursor: String?
+        repeat {
+            let page = try await db.client.listSessions(limit: 2, after: cursor)
+            seen += page.sessions.map(\.id)
+            cursor = page.nextCursor
+        } while cursor != nil
+        #expect(seen.sorted() == ["s0", "s1", "s2", "s3", "s4"])
+        #expect(Set(seen).count == 5, "no session twice")
+    }
+
+    /// A connection URL with a password never shows up in output, whatever fails.
+    @Test func thePasswordAppearsInNoOutput() async throws {
+        let secret = "Sup3r-Secret-Passw0rd"
+        let urls = [
+            "postgresql://baton_secret:\(secret)@127.0.0.1:\(TestEnvironment.port)/postgres",  // wrong password
+            "postgresql://baton_secret:\(secret)@127.0.0.1:1/postgres",  // nothing listens
+            "postgresql://baton_secret:\(secret)@127.0.0.1:\(TestEnvironment.port)/postgres?sslmode=bogus",  // bad option
+        ]
+        for url in urls {
+            for command in [["migrate"], ["health"], ["session", "list"], ["stats", "--json"], ["worker", "--handler", "builtin:echo"]] {
+                let result = try runBaton(command, environment: ["DATABASE_URL": url])
+                #expect(result.status != 0, "\(command) must fail")
+                #expect(!result.output.contains(secret), "\(command) leaked the password: \(result.output)")
+                #expect(!result.output.isEmpty, "\(command) says what went wrong")
+            }
+        }
+        let wrong = try runBaton(["health"], environment: ["DATABASE_URL": urls[0]])
+        #expect(wrong.status == 6 && wrong.output.contains("password authentication failed"))
+        // And in the library's own errors.
+        let settings = try ConnectionSettings(urls[0])
+        #expect(!settings.description.contains(secret))
+        await #expect {
+            try await DatabaseConnection(settings: settings, label: "t", preparedStatements: false).connect()
+        } throws: { !"\($0)".contains(secret) }
+    }
+}
