@@ -15,11 +15,23 @@ struct DevCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let postgres = LocalPostgres(directory: URL(fileURLWithPath: dir).standardizedFileURL, port: port)
-            try postgres.start()
-            defer {
-                print("stopping PostgreSQL (data kept in \(postgres.dataDirectory.path))")
-                postgres.stop()
+            try await postgres.start()
+            do {
+                try await serve(postgres)
+            } catch {
+                await stop(postgres)
+                throw error
             }
+            await stop(postgres)
+        }
+    }
+
+    /// Creates and migrates the database, prints how to use it, and runs the worker until Ctrl-C.
+    private func serve(_ postgres: LocalPostgres) async throws {
+        let database = try DatabaseOptions.parse(["--database-url", postgres.url])
+        let port = self.port
+        let handlerName = setting(worker.handler, "BATON_HANDLER") ?? "builtin:echo"
+        try await runWorker(database: database, options: worker, defaultHandler: "builtin:echo") {
             let admin = DatabaseConnection(settings: try ConnectionSettings(postgres.adminURL), label: "dev", preparedStatements: false)
             if try await admin.query("SELECT 1 FROM pg_database WHERE datname = 'baton'").isEmpty {
                 try await admin.query("CREATE DATABASE baton")
@@ -28,10 +40,9 @@ struct DevCommand: AsyncParsableCommand {
             let connection = DatabaseConnection(settings: try ConnectionSettings(postgres.url), label: "dev", preparedStatements: false)
             let report = try await Migrator().migrate(connection)
             await connection.close()
-            setenv("DATABASE_URL", postgres.url, 1)
-            print("""
+            say("""
 
-                Baton dev is running: PostgreSQL on 127.0.0.1:\(port), schema migrated (\(report.applied.count) new), worker with \(setting(worker.handler, "BATON_HANDLER") ?? "builtin:echo").
+                Baton dev is running: PostgreSQL on 127.0.0.1:\(port), schema migrated (\(report.applied.count) new), worker with \(handlerName).
 
                 In another terminal:
                   export DATABASE_URL=\(postgres.url)
@@ -44,9 +55,11 @@ struct DevCommand: AsyncParsableCommand {
                 Ctrl-C stops everything.
 
                 """)
-            var database = DatabaseOptions()
-            database.databaseURL = postgres.url
-            try await runWorker(database: database, options: worker, defaultHandler: "builtin:echo")
         }
+    }
+
+    private func stop(_ postgres: LocalPostgres) async {
+        say("stopping PostgreSQL (data kept in \(postgres.dataDirectory.path))")
+        await postgres.stop()
     }
 }

@@ -33,52 +33,42 @@ struct LocalPostgres {
     }
 
     /// Creates the cluster if needed and starts it if it is not running.
-    func start() throws {
+    func start() async throws {
         let fm = FileManager.default
         let bin = try Self.binDirectory()
         try fm.createDirectory(at: socketDirectory, withIntermediateDirectories: true)
         if runAsPostgres {
-            try run("/bin/chown", ["-R", "postgres:postgres", directory.path], asPostgres: false)
+            try await run("/bin/chown", ["-R", "postgres:postgres", directory.path], asPostgres: false)
         }
         if !fm.fileExists(atPath: dataDirectory.appending(path: "PG_VERSION").path) {
-            print("creating a PostgreSQL cluster in \(dataDirectory.path)")
-            try run(bin.appending(path: "initdb").path,
+            say("creating a PostgreSQL cluster in \(dataDirectory.path)")
+            try await run(bin.appending(path: "initdb").path,
                     ["-D", dataDirectory.path, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-instructions"])
         }
-        if (try? run(bin.appending(path: "pg_ctl").path, ["-D", dataDirectory.path, "status"], quiet: true)) != nil {
-            print("PostgreSQL already running in \(dataDirectory.path)")
+        if (try? await run(bin.appending(path: "pg_ctl").path, ["-D", dataDirectory.path, "status"], quiet: true)) != nil {
+            say("PostgreSQL already running in \(dataDirectory.path)")
             return
         }
-        try run(bin.appending(path: "pg_ctl").path, [
+        try await run(bin.appending(path: "pg_ctl").path, [
             "-D", dataDirectory.path, "-l", logFile.path, "-w", "-t", "60",
             "-o", "-p \(port) -k \(socketDirectory.path) -c listen_addresses=127.0.0.1", "start",
         ])
     }
 
-    func stop() {
+    func stop() async {
         guard let bin = try? Self.binDirectory() else { return }
-        _ = try? run(bin.appending(path: "pg_ctl").path, ["-D", dataDirectory.path, "-m", "fast", "-w", "stop"], quiet: true)
+        _ = try? await run(bin.appending(path: "pg_ctl").path, ["-D", dataDirectory.path, "-m", "fast", "-w", "stop"], quiet: true)
     }
 
     @discardableResult
-    private func run(_ program: String, _ arguments: [String], asPostgres: Bool? = nil, quiet: Bool = false) throws -> String {
-        let process = Process()
-        if asPostgres ?? runAsPostgres {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            process.arguments = ["-u", "postgres", "--", program] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: program)
-            process.arguments = arguments
-        }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+    private func run(_ program: String, _ arguments: [String], asPostgres: Bool? = nil, quiet: Bool = false) async throws -> String {
+        let argv = (asPostgres ?? runAsPostgres) ? ["/usr/sbin/runuser", "-u", "postgres", "--", program] + arguments
+                                                 : [program] + arguments
+        let name = URL(fileURLWithPath: program).lastPathComponent
+        let (status, output) = try await ProgramRunner.run(argv, outputPath: directory.appending(path: "\(name).out").path)
+        guard status == 0 else {
             if !quiet { FileHandle.standardError.write(Data(output.utf8)) }
-            throw CLIError.usage("\(URL(fileURLWithPath: program).lastPathComponent) failed (exit \(process.terminationStatus)); see \(logFile.path)")
+            throw CLIError.usage("\(name) failed (exit \(status)); see \(logFile.path)")
         }
         return output
     }

@@ -89,3 +89,8 @@ func jsonText(_ value: JSONValue?) -> String {
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
 }
+
+/// Writes a line to stdout at once (print() is block-buffered when stdout is a pipe).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

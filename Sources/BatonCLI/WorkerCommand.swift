@@ -17,22 +17,37 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 }
 
-/// Builds a worker from the options and runs it under a service group that stops on SIGTERM/SIGINT.
+/// Builds a worker from the options and runs it under a service group that stops gracefully on
+/// SIGTERM/SIGINT. `prepare` runs first, inside the group, so a signal during it is handled too.
 func runWorker(database: DatabaseOptions, options: WorkerOptions, defaultHandler: String? = nil,
-               extraServices: [any Service] = []) async throws {
+               prepare: @escaping @Sendable () async throws -> Void = {}) async throws {
     let logger = Logger(label: "baton")
     let pool = try database.makePool()
-    try await requireSchema(pool)
     let worker = Worker(
         configuration: try options.configuration(), handlers: try options.handlers(default: defaultHandler),
         direct: try database.directSettings(), pool: pool, logger: logger)
+    let service = PreparedWorker(prepare: prepare, pool: pool, worker: worker)
     let group = ServiceGroup(configuration: .init(
-        services: [.init(service: worker)] + extraServices.map { .init(service: $0) },
+        services: [.init(service: service)],
         gracefulShutdownSignals: [.sigterm, .sigint],
         cancellationSignals: [],
         logger: logger))
     try await group.run()
     await pool.close()
+}
+
+/// Runs the preparation, checks the schema, then the worker.
+struct PreparedWorker: Service {
+    let prepare: @Sendable () async throws -> Void
+    let pool: ConnectionPool
+    let worker: Worker
+
+    func run() async throws {
+        try await prepare()
+        if Task.isShuttingDownGracefully { return }
+        try await requireSchema(pool)
+        try await worker.run()
+    }
 }
 
 /// Fails with a clear message when the database has no Baton schema.

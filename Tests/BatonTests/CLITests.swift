@@ -7,27 +7,27 @@ import Testing
     @Test func errorsHaveClearMessagesAndExitCodes() async throws {
         let db = try await TestDatabase.create()
         let env = ["DATABASE_URL": db.url]
-        let unknown = try runBaton(["advance", "no-such-id"], environment: env)
+        let unknown = try await runBaton(["advance", "no-such-id"], environment: env)
         #expect(unknown.status == 3)
         #expect(unknown.output.contains("unknown session 'no-such-id'"))
 
         let id = try await db.createSession()
-        let wrong = try runBaton(["advance", id], environment: env)
+        let wrong = try await runBaton(["advance", id], environment: env)
         #expect(wrong.status == 4)
         #expect(wrong.output.contains("is PENDING; proceed is allowed only in AWAITING_PROCEED"))
 
-        let badJSON = try runBaton(["session", "create", "--input", "{\"a\": }"], environment: env)
+        let badJSON = try await runBaton(["session", "create", "--input", "{\"a\": }"], environment: env)
         #expect(badJSON.status == 5)
         #expect(badJSON.output.contains("the session input is not valid JSON: unexpected character, expected a JSON value at byte 6"))
 
-        let badPhases = try runBaton(["session", "create", "--phases", "0"], environment: env)
+        let badPhases = try await runBaton(["session", "create", "--phases", "0"], environment: env)
         #expect(badPhases.status == 5)
         #expect(badPhases.output.contains("phases must be between 1 and 1000 (got 0)"))
 
-        let badStatus = try runBaton(["session", "list", "--status", "DONE"], environment: env)
+        let badStatus = try await runBaton(["session", "list", "--status", "DONE"], environment: env)
         #expect(badStatus.status == 5 && badStatus.output.contains("unknown status 'DONE'"))
 
-        let noURL = try runBaton(["stats"], environment: [:])
+        let noURL = try await runBaton(["stats"], environment: [:])
         #expect(noURL.status == 2 && noURL.output.contains("set DATABASE_URL"))
 
         #expect(try await db.scalar("SELECT count(*) FROM baton.sessions") == "1", "failed commands created nothing")
@@ -36,17 +36,17 @@ import Testing
     @Test func jsonOutputIsJSON() async throws {
         let db = try await TestDatabase.create()
         let env = ["DATABASE_URL": db.url]
-        let created = try runBaton(["session", "create", "--phases", "2", "--input", "-", "--json", "--id", "cli-1"],
+        let created = try await runBaton(["session", "create", "--phases", "2", "--input", "-", "--json", "--id", "cli-1"],
                                    environment: env, stdin: "{\"from\": \"stdin\"}")
         #expect(created.status == 0, "\(created.output)")
         let session = try JSONDecoder().decode(Session.self, from: Data(created.output.utf8))
         #expect(session.id == "cli-1" && session.totalPhases == 2 && session.input["from"] == .string("stdin"))
         for command in [["progress", "cli-1"], ["session", "show", "cli-1"], ["session", "list"], ["stats"], ["health"]] {
-            let result = try runBaton(command + ["--json"], environment: env)
+            let result = try await runBaton(command + ["--json"], environment: env)
             #expect(result.status == 0, "\(command): \(result.output)")
             #expect((try? JSONSerialization.jsonObject(with: Data(result.output.utf8))) != nil, "\(command) prints JSON")
         }
-        let progress = try JSONDecoder().decode(SessionProgress.self, from: Data(try runBaton(["progress", "cli-1", "--json"], environment: env).output.utf8))
+        let progress = try JSONDecoder().decode(SessionProgress.self, from: Data(try await runBaton(["progress", "cli-1", "--json"], environment: env).output.utf8))
         #expect(progress.sessionId == "cli-1" && progress.status == .pending && progress.totalPhases == 2)
     }
 
@@ -74,13 +74,13 @@ import Testing
         ]
         for url in urls {
             for command in [["migrate"], ["health"], ["session", "list"], ["stats", "--json"], ["worker", "--handler", "builtin:echo"]] {
-                let result = try runBaton(command, environment: ["DATABASE_URL": url])
+                let result = try await runBaton(command, environment: ["DATABASE_URL": url])
                 #expect(result.status != 0, "\(command) must fail")
                 #expect(!result.output.contains(secret), "\(command) leaked the password: \(result.output)")
                 #expect(!result.output.isEmpty, "\(command) says what went wrong")
             }
         }
-        let wrong = try runBaton(["health"], environment: ["DATABASE_URL": urls[0]])
+        let wrong = try await runBaton(["health"], environment: ["DATABASE_URL": urls[0]])
         #expect(wrong.status == 6 && wrong.output.contains("password authentication failed"))
         // And in the library's own errors.
         let settings = try ConnectionSettings(urls[0])

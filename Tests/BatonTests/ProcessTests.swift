@@ -26,7 +26,7 @@ import Testing
             try await db.scalar("SELECT count(*) FROM baton.sessions WHERE status = 'COMPLETED'") == "300"
         }
         for worker in workers { worker.kill(SIGTERM) }
-        for worker in workers { #expect(worker.waitForExit() == 0, "graceful exit: \(worker.output.suffix(2000))") }
+        for worker in workers { #expect(await worker.waitForExit() == 0, "graceful exit: \(worker.output.suffix(2000))") }
 
         struct Run { var step: String; var start: UInt64; var end: UInt64; var pid: String }
         var runs: [String: [Run]] = [:]
@@ -71,7 +71,7 @@ import Testing
         let handlerPID = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         let firstWorkerID = try #require(try await db.scalar("SELECT worker_id FROM baton.tasks WHERE session_id = $1", [id]))
         first.kill(SIGKILL)
-        _ = first.waitForExit()
+        _ = await first.waitForExit()
         try await db.awaitCondition("the orphaned handler to die with its worker", timeout: 10) { !isAlive(handlerPID) }
 
         let second = try BatonProcess(["worker"], environment: workerEnvironment(db))

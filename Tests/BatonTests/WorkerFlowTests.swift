@@ -21,7 +21,7 @@ import Testing
             // Phase 2 has not started: nothing is queued while the session waits.
             #expect(try await db.scalar("SELECT count(*) FROM baton.tasks WHERE session_id = $1 AND phase = 2", [id]) == "0")
 
-            let advanced = try runBaton(["advance", id, "--json"], environment: ["DATABASE_URL": db.url])
+            let advanced = try await runBaton(["advance", id, "--json"], environment: ["DATABASE_URL": db.url])
             #expect(advanced.status == 0, "\(advanced.output)")
             #expect(advanced.output.contains("\"status\" : \"THINKING\""))
 
@@ -119,7 +119,7 @@ import Testing
             #expect(failed.steps[1].attempts.map(\.outcome) == ["FAILED", "FAILED"])
             #expect(failed.steps[1].attempts.last?.error?.contains("no retries left") == true)
 
-            let retried = try runBaton(["retry", id], environment: ["DATABASE_URL": db.url])
+            let retried = try await runBaton(["retry", id], environment: ["DATABASE_URL": db.url])
             #expect(retried.status == 0, "\(retried.output)")
             try await db.awaitStatus(id, .completed)
         }

@@ -41,7 +41,10 @@ public actor ConnectionPool {
     }
 
     private func lease() async throws -> DatabaseConnection {
-        if let connection = idle.popLast() { return connection }
+        if let connection = idle.popLast() {
+            await connection.dropIfStale()
+            return connection
+        }
         if opened < maxConnections {
             opened += 1
             // Connects lazily on first use; a broken one reconnects on its next use.

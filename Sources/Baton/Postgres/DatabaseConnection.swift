@@ -72,6 +72,19 @@ public actor DatabaseConnection {
         generation += 1
     }
 
+    /// Drops an idle pooled connection that the server has closed (restart, idle timeout,
+    /// pg_terminate_backend), so the next call reconnects instead of failing. The socket of an
+    /// idle connection that does not LISTEN is readable only when the server sent something
+    /// unasked, in practice a termination notice or end-of-file: reconnecting is the safe
+    /// answer either way. No round trip.
+    public func dropIfStale() {
+        guard let handle else { return }
+        var fd = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        if poll(&fd, 1, 0) > 0 || PQstatus(handle) != CONNECTION_OK {
+            close()
+        }
+    }
+
     /// Closes the connection; the next call reconnects.
     public func close() {
         if let handle { PQfinish(handle) }

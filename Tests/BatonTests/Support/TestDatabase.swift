@@ -39,6 +39,11 @@ final class TestDatabase: Sendable {
         self.client = BatonClient(pool: pool)
     }
 
+    /// Uses a database that exists already.
+    static func attach(url: String) throws -> TestDatabase {
+        try TestDatabase(name: "", url: url)
+    }
+
     /// Creates an empty database; `migrated` applies Baton's schema.
     static func create(migrated: Bool = true) async throws -> TestDatabase {
         let admin = DatabaseConnection(settings: try ConnectionSettings(try TestEnvironment.adminURL), label: "admin", preparedStatements: false)

@@ -44,58 +44,64 @@ func withWorker<T: Sendable>(
 /// The command-handler spec for the test handler program.
 var testHandlerSpec: String { "command:\(TestEnvironment.handlerBinary)" }
 
-/// A `baton` process (worker or CLI) with its output captured to a file.
+/// A `baton` process (worker or CLI) with its output captured to a file. Started with
+/// posix_spawn and reaped with waitpid (Foundation's Process did not always notice exits here).
 final class BatonProcess: Sendable {
-    let process: Process
+    let pid: pid_t
     let outputPath: String
 
-    init(_ arguments: [String], environment: [String: String]) throws {
+    init(_ arguments: [String], environment: [String: String], stdinPath: String = "/dev/null") throws {
         outputPath = NSTemporaryDirectory() + "baton-\(UUID().uuidString).log"
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestEnvironment.batonBinary)
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for key in ["DATABASE_URL", "DIRECT_URL", "BATON_HANDLER", "BATON_KINDS"] { env[key] = nil }
         env.merge(environment) { _, new in new }
-        process.environment = env
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        self.process = process
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([TestEnvironment.batonBinary] + arguments).map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, TestEnvironment.batonBinary, &actions, nil, argv, envp)
+        guard result == 0 else { throw TestFailure("cannot start baton: \(String(cString: strerror(result)))") }
+        self.pid = pid
     }
 
-    var pid: Int32 { process.processIdentifier }
     var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
 
-    func kill(_ signal: Int32 = SIGKILL) { _ = Glibc.kill(process.processIdentifier, signal) }
+    func kill(_ signal: Int32 = SIGKILL) { _ = Glibc.kill(pid, signal) }
 
-    func waitForExit() -> Int32 {
-        process.waitUntilExit()
-        return process.terminationStatus
+    /// True until the process has exited (it is reaped then).
+    var isRunning: Bool {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == 0
+    }
+
+    /// Waits for the exit on a thread of its own; returns the exit status (128+n for signal n).
+    func waitForExit() async -> Int32 {
+        let pid = self.pid
+        return await withCheckedContinuation { continuation in
+            Thread {
+                var status: Int32 = 0
+                var r: pid_t
+                repeat { r = waitpid(pid, &status, 0) } while r < 0 && errno == EINTR
+                continuation.resume(returning: r < 0 ? -1 : (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f))
+            }.start()
+        }
     }
 }
 
 /// Runs `baton <arguments>` to its end; returns exit status and combined output.
-func runBaton(_ arguments: [String], environment: [String: String], stdin: String? = nil) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: TestEnvironment.batonBinary)
-    process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    for key in ["DATABASE_URL", "DIRECT_URL", "BATON_HANDLER"] { env[key] = nil }
-    env.merge(environment) { _, new in new }
-    process.environment = env
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    let input = Pipe()
-    process.standardInput = input
-    try process.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try input.fileHandleForWriting.close()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, output)
+func runBaton(_ arguments: [String], environment: [String: String], stdin: String? = nil) async throws -> (status: Int32, output: String) {
+    var stdinPath = "/dev/null"
+    if let stdin {
+        stdinPath = NSTemporaryDirectory() + "baton-stdin-\(UUID().uuidString)"
+        try stdin.write(toFile: stdinPath, atomically: true, encoding: .utf8)
+    }
+    let process = try BatonProcess(arguments, environment: environment, stdinPath: stdinPath)
+    let status = await process.waitForExit()
+    return (status, process.output)
 }

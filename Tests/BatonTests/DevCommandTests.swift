@@ -1,0 +1,71 @@
+import Baton
+import Foundation
+import Testing
+
+/// `baton dev`, the README's first command: a private PostgreSQL, migrated, with a worker.
+@Suite struct DevCommandTests {
+    @Test func devRunsSessionsStopsOnCtrlCAndKeepsItsData() async throws {
+        let dir = NSTemporaryDirectory() + "baton-dev-\(UUID().uuidString)"
+        let port = try freePort()
+        let url = "postgresql://postgres@127.0.0.1:\(port)/baton"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+
+        func start() async throws -> BatonProcess {
+            let dev = try BatonProcess(["dev", "--dir", dir, "--port", String(port)], environment: ["BATON_LOG_LEVEL": "warning"])
+            try await waitForOutput(dev, "Ctrl-C stops everything")
+            return dev
+        }
+
+        var dev = try await start()
+        let created = try await runBaton(["session", "create", "--id", "dev-1", "--input", "{\"x\": 1}"], environment: ["DATABASE_URL": url])
+        #expect(created.status == 0, "\(created.output)")
+        let db = try ExistingDatabase(url: url)
+        try await db.awaitStatus("dev-1", .completed)
+        dev.kill(SIGINT)
+        #expect(await dev.waitForExit() == 0, "\(dev.output)")
+        #expect(dev.output.contains("stopping PostgreSQL"))
+        #expect(try await runBaton(["health"], environment: ["DATABASE_URL": url]).status == 6, "PostgreSQL stopped with it")
+
+        dev = try await start()
+        
+        #expect(try await db.status("dev-1") == "COMPLETED", "the data was kept")
+        #expect(!dev.output.contains("creating a PostgreSQL cluster"), "the cluster was reused")
+        dev.kill(SIGINT)
+        #expect(await dev.waitForExit() == 0, "\(dev.output)")
+    }
+
+    /// Waits for a line in a process's output (the process announces readiness on stdout).
+    func waitForOutput(_ process: BatonProcess, _ text: String) async throws {
+        let deadline = Date().addingTimeInterval(120)
+        while !process.output.contains(text) {
+            guard process.isRunning, Date() < deadline else {
+                throw TestFailure("baton dev did not start: \(process.output)")
+            }
+            try await Task.sleep(for: .milliseconds(100))  // allowed: polling a child's log file, which has no notification
+        }
+    }
+}
+
+/// A database that something else created (no migration, no creation).
+struct ExistingDatabase {
+    let db: TestDatabase
+    init(url: String) throws { db = try TestDatabase.attach(url: url) }
+    func awaitStatus(_ id: String, _ status: SessionStatus) async throws { try await db.awaitStatus(id, status) }
+    func status(_ id: String) async throws -> String? { try await db.status(id) }
+}
+
+/// A TCP port that nothing listens on now.
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw TestFailure("no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
