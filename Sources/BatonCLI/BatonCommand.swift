@@ -15,7 +15,7 @@ public struct BatonCommand: AsyncParsableCommand {
         subcommands: [
             MigrateCommand.self, WorkerCommand.self, DevCommand.self, SessionCommand.self,
             ProgressCommand.self, AdvanceCommand.self, RetryCommand.self, CancelCommand.self,
-            StatsCommand.self, HealthCommand.self,
+            StatsCommand.self, HealthCommand.self, BenchCommand.self,
         ])
 
     public init() {}
