@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Runs one claimed step through its handler under the step timeout, and turns what happened
 /// into an outcome for the commit: a result, or a failure with the retry policy's verdict.
 struct StepRunner: Sendable {
@@ -23,17 +25,7 @@ struct StepRunner: Sendable {
     private func attempt(_ handler: any StepHandler, _ claimed: ClaimedStep) async -> StepOutcome.Result {
         let context = claimed.context
         let timeout = timeoutMs
-        let raced: Result<String, any Error>? = await withTaskGroup(of: Result<String, any Error>?.self) { group in
-            group.addTask { await Result(catching: { try await handler.run(context) }) }
-            group.addTask {
-                try? await Task.sleep(for: .milliseconds(timeout))
-                return nil  // the deadline
-            }
-            let first = await group.next() ?? nil
-            // Stops the other one: the sleeper, or the handler (a command handler kills its process).
-            group.cancelAll()
-            return first
-        }
+        let raced = await Self.race(timeoutMs: timeout) { try await handler.run(context) }
         switch raced {
         case .success(let json):
             do {
@@ -55,6 +47,46 @@ struct StepRunner: Sendable {
         let delay = permanent ? nil : policy.delayMs(afterAttempt: claimed.budgetAttempt, jitter: Double.random(in: 0..<1))
         let note = permanent ? " (permanent)" : delay == nil ? " (no retries left)" : ""
         return .failed(message: message + note, retryDelayMs: delay)
+    }
+}
+
+extension StepRunner {
+    /// The handler's result, or nil when `timeoutMs` pass first or the caller is cancelled.
+    /// The handler is cancelled then (a command handler kills its process group), and the
+    /// race returns at once even if a Swift handler ignores cancellation: a task group would
+    /// wait for it, holding the worker slot and shutdown hostage. Hence unstructured tasks,
+    /// each of which ends when the handler returns or the timer fires.
+    static func race(timeoutMs: Int, _ body: @escaping @Sendable () async throws -> String) async -> Result<String, any Error>? {
+        let handler = Task { try await body() }
+        let timer = Task { try await Task.sleep(for: .milliseconds(timeoutMs)) }
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<String, any Error>?, Never>) in
+                let once = ResumeOnce(continuation)
+                Task { once.resume(returning: await Result(catching: { try await handler.value })) }
+                Task {
+                    _ = try? await timer.value
+                    once.resume(returning: nil)
+                }
+            }
+        } onCancel: {
+            timer.cancel()
+        }
+        handler.cancel()
+        timer.cancel()
+        return result
+    }
+}
+
+/// Resumes a continuation with the first value offered; later offers are dropped.
+final class ResumeOnce<Value: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Value, Never>?>
+
+    init(_ continuation: CheckedContinuation<Value, Never>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume(returning value: Value) {
+        continuation.withLock { $0.take() }?.resume(returning: value)
     }
 }
 
