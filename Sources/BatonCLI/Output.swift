@@ -24,29 +24,31 @@ enum ExitStatus {
 
 /// Prints a clear message for `error` on stderr and returns the exit code for it.
 func report(_ error: any Error) -> ExitCode {
-    let error = BatonError.from(error)
-    let (message, code): (String, Int32)
-    switch error {
-    case let error as BatonError:
-        switch error {
-        case .unknownSession, .unknown:
-            (message, code) = ("\(error). List sessions with `baton session list`.", ExitStatus.unknownID)
-        case .wrongState, .invalidTransition: (message, code) = ("\(error).", ExitStatus.wrongState)
-        case .badInput: (message, code) = ("\(error).", ExitStatus.badInput)
-        }
-    case let error as DatabaseError:
-        switch error {
-        case .connection, .poolTimeout:
-            (message, code) = ("\(error). Check DATABASE_URL and that PostgreSQL is running.", ExitStatus.databaseUnavailable)
-        case .server(let state, _, _, _) where state == "3F000" || state == "42883" || state == "42P01":
-            (message, code) = ("\(error). The database has no Baton schema: run `baton migrate`.", ExitStatus.failure)
-        default: (message, code) = ("\(error)", ExitStatus.failure)
-        }
-    case let error as CLIError: (message, code) = (error.description, ExitStatus.usage)
-    default: (message, code) = ("\(error)", ExitStatus.failure)
-    }
+    let (message, code) = explain(BatonError.from(error))
     FileHandle.standardError.write(Data("baton: error: \(message)\n".utf8))
     return ExitCode(code)
+}
+
+/// The message and exit code for an error.
+func explain(_ error: any Error) -> (String, Int32) {
+    if let error = error as? BatonError {
+        switch error {
+        case .unknownSession, .unknown: return ("\(error). List sessions with `baton session list`.", ExitStatus.unknownID)
+        case .wrongState, .invalidTransition: return ("\(error).", ExitStatus.wrongState)
+        case .badInput: return ("\(error).", ExitStatus.badInput)
+        }
+    }
+    if let error = error as? DatabaseError {
+        switch error {
+        case .connection, .poolTimeout:
+            return ("\(error). Check DATABASE_URL and that PostgreSQL is running.", ExitStatus.databaseUnavailable)
+        case .server(let state, _, _, _) where ["3F000", "42883", "42P01"].contains(state):
+            return ("\(error). The database has no Baton schema: run `baton migrate`.", ExitStatus.failure)
+        default: return ("\(error)", ExitStatus.failure)
+        }
+    }
+    if let error = error as? CLIError { return (error.description, ExitStatus.usage) }
+    return ("\(error)", ExitStatus.failure)
 }
 
 /// Runs a command body, turning errors into a message and an exit code.

@@ -112,45 +112,37 @@ struct ProgressCommand: AsyncParsableCommand {
 }
 
 /// advance, retry and cancel share their shape: one id in, the session out.
-protocol SessionAction: AsyncParsableCommand {
-    var database: DatabaseOptions { get }
-    var output: OutputOptions { get }
-    var id: String { get }
-    func act(_ client: BatonClient) async throws -> Session
-}
-
-extension SessionAction {
-    func run() async throws {
-        try await reportingErrors {
-            let session = try await act(try database.makeClient())
-            if output.json { try printJSON(session) } else { print(describe(session)) }
-        }
+func runSessionAction(_ database: DatabaseOptions, _ output: OutputOptions,
+                      _ act: (BatonClient) async throws -> Session) async throws {
+    try await reportingErrors {
+        let session = try await act(try database.makeClient())
+        if output.json { try printJSON(session) } else { say(describe(session)) }
     }
 }
 
-struct AdvanceCommand: SessionAction {
+struct AdvanceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "advance", abstract: "Move a session waiting at the gate (AWAITING_PROCEED) into its next step.")
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "The session id.") var id: String
-    func act(_ client: BatonClient) async throws -> Session { try await client.proceed(id) }
+    func run() async throws { try await runSessionAction(database, output) { try await $0.proceed(id) } }
 }
 
-struct RetryCommand: SessionAction {
+struct RetryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retry", abstract: "Resume a FAILED session at the step that failed, keeping earlier results.")
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "The session id.") var id: String
-    func act(_ client: BatonClient) async throws -> Session { try await client.retry(id) }
+    func run() async throws { try await runSessionAction(database, output) { try await $0.retry(id) } }
 }
 
-struct CancelCommand: SessionAction {
+struct CancelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cancel", abstract: "Cancel a session; a step still running has its result discarded.")
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "The session id.") var id: String
-    func act(_ client: BatonClient) async throws -> Session { try await client.cancel(id) }
+    func run() async throws { try await runSessionAction(database, output) { try await $0.cancel(id) } }
 }

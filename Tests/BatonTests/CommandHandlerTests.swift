@@ -43,14 +43,16 @@ import Testing
 
     @Test func aProgramThatHangsIsKilledAtTheTimeout() async throws {
         let pidFile = NSTemporaryDirectory() + "baton-hang-\(UUID().uuidString)"
-        let (db, id) = try await run(mode: "hang", timeoutMs: 300, pidFile: pidFile)
+        let (db, id) = try await run(mode: "hang", timeoutMs: 1000, pidFile: pidFile)
         let errors = try await attemptErrors(db, id)
         #expect(errors.count == 2)
-        #expect(errors.allSatisfy { $0.contains("timed out after 300 ms") })
-        // Both hung programs were killed with their process group.
+        #expect(errors.allSatisfy { $0.contains("timed out after 1000 ms") })
+        // The hung programs were killed with their process group. (On a loaded machine one may
+        // be killed before it got to write its pid; none may survive.)
         let pids = try String(contentsOfFile: pidFile, encoding: .utf8).split(separator: "\n").compactMap { Int32($0) }
-        #expect(pids.count == 2)
-        for pid in pids { #expect(!isAlive(pid), "handler \(pid) still runs") }
+        #expect(!pids.isEmpty)
+        // SIGKILL is sent when the timeout fires; dying takes the process a moment.
+        try await db.awaitCondition("the hung handlers \(pids) to die", timeout: 10) { pids.allSatisfy { !isAlive($0) } }
     }
 
     @Test func outputOverTheLimitFailsClearly() async throws {

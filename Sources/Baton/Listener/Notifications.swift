@@ -10,9 +10,8 @@ public struct PGNotification: Sendable, Hashable {
 }
 
 /// A self-pipe that wakes a thread blocked in poll(2); used to stop a waiting listener.
-// @unchecked Sendable: the two descriptors are immutable after init; write(2) and read(2) on
-// a pipe are safe from any thread.
-public final class WakeSignal: @unchecked Sendable {
+/// write(2) and read(2) on a pipe are safe from any thread.
+public final class WakeSignal: Sendable {
     let readFD: Int32
     let writeFD: Int32
 

@@ -24,7 +24,12 @@ public actor DatabaseConnection {
     /// Named prepared statements are used only on direct connections: a transaction pooler
     /// (PgBouncer < 1.21) breaks them.
     private let usePreparedStatements: Bool
-    var handle: OpaquePointer?
+    /// Owns the libpq connection; closes it when the actor goes away.
+    private let owner = HandleOwner()
+    var handle: OpaquePointer? {
+        get { owner.pointer }
+        set { owner.pointer = newValue }
+    }
     private var prepared: Set<String> = []
     /// Incremented on every successful connect.
     public private(set) var generation = 0
@@ -36,9 +41,7 @@ public actor DatabaseConnection {
         self.executor = ThreadExecutor(name: "baton-pg-\(label)")
     }
 
-    // Runs on the connection's own thread, like every other libpq call.
-    isolated deinit {
-        if let handle { PQfinish(handle) }
+    deinit {
         executor.shutdown()
     }
 
@@ -196,6 +199,16 @@ public actor DatabaseConnection {
 
     func errorMessage(_ connection: OpaquePointer) -> String {
         settings.redact(String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
+
+/// Owner of a PGconn: the actor's own deinit cannot touch it (a nonisolated deinit may not read
+/// non-Sendable state, and `isolated deinit` breaks release builds of Swift 6.3), so this
+/// object finishes the connection when the actor releases it.
+final class HandleOwner {
+    var pointer: OpaquePointer?
+    deinit {
+        if let pointer { PQfinish(pointer) }
     }
 }
 

@@ -1,19 +1,21 @@
 import Foundation
+import Synchronization
 
 /// A serial executor that runs every job on one dedicated OS thread. An actor whose
 /// `unownedExecutor` is one of these may make blocking calls (libpq's) without stalling
 /// Swift's cooperative thread pool: only its own thread waits.
-// @unchecked Sendable: the only mutable state, `jobs` and `stopping`, is read and written
-// exclusively while `condition` is locked; the thread itself is started once in `start()`.
-public final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
-    private let condition = NSCondition()
-    private var jobs: [UnownedJob] = []
-    private var stopping = false
-    private let name: String
+public final class ThreadExecutor: SerialExecutor, Sendable {
+    private struct Queue {
+        var jobs: [UnownedJob] = []
+        var stopping = false
+    }
+
+    private let queue = Mutex(Queue())
+    /// Signalled once per enqueued job (and on shutdown); the thread sleeps on it.
+    private let wakeup = DispatchSemaphore(value: 0)
 
     /// Creates the executor and starts its thread.
     public init(name: String) {
-        self.name = name
         let thread = Thread { [self] in self.runLoop() }
         thread.name = name
         thread.stackSize = 1 << 20
@@ -22,10 +24,8 @@ public final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        condition.lock()
-        jobs.append(job)
-        condition.signal()
-        condition.unlock()
+        queue.withLock { $0.jobs.append(job) }
+        wakeup.signal()
     }
 
     public func asUnownedSerialExecutor() -> UnownedSerialExecutor {
@@ -34,25 +34,20 @@ public final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
 
     /// Lets the thread end once the jobs already queued have run.
     public func shutdown() {
-        condition.lock()
-        stopping = true
-        condition.signal()
-        condition.unlock()
+        queue.withLock { $0.stopping = true }
+        wakeup.signal()
     }
 
     private func runLoop() {
-        var batch: [UnownedJob] = []
         while true {
-            condition.lock()
-            while jobs.isEmpty && !stopping { condition.wait() }
-            if jobs.isEmpty && stopping {
-                condition.unlock()
-                return
+            wakeup.wait()
+            // Take everything queued: later signals for jobs run here find an empty queue.
+            let (batch, stop) = queue.withLock { q in
+                defer { q.jobs.removeAll(keepingCapacity: true) }
+                return (q.jobs, q.stopping)
             }
-            swap(&batch, &jobs)
-            condition.unlock()
             for job in batch { job.runSynchronously(on: asUnownedSerialExecutor()) }
-            batch.removeAll(keepingCapacity: true)
+            if stop { return }
         }
     }
 }
