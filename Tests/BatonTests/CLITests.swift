@@ -33,6 +33,13 @@ import Testing
         #expect(try await db.scalar("SELECT count(*) FROM baton.sessions") == "1", "failed commands created nothing")
     }
 
+    @Test func aWorkerRefusesADatabaseWithoutTheSchema() async throws {
+        let empty = try await TestDatabase.create(migrated: false)
+        let result = try await runBaton(["worker", "--handler", "builtin:echo"], environment: ["DATABASE_URL": empty.url])
+        #expect(result.status == 2)
+        #expect(result.output.contains("the database has no Baton schema: run `baton migrate` first"))
+    }
+
     @Test func jsonOutputIsJSON() async throws {
         let db = try await TestDatabase.create()
         let env = ["DATABASE_URL": db.url]

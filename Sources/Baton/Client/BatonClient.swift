@@ -56,11 +56,19 @@ public struct BatonClient: Sendable {
 
     /// The session with its steps, results, errors and attempts.
     public func sessionDetail(_ id: String) async throws -> SessionDetail {
+        // One snapshot for the three reads, so steps and attempts agree with the session.
         let (session, steps, attempts) = try await pool.withConnection { connection in
-            let s = try await connection.query(SessionQueries.get, [id])
-            let t = try await connection.query(SessionQueries.steps, [id])
-            let a = try await connection.query(SessionQueries.attempts, [id])
-            return (s, t, a)
+            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            do {
+                let s = try await connection.query(SessionQueries.get, [id])
+                let t = try await connection.query(SessionQueries.steps, [id])
+                let a = try await connection.query(SessionQueries.attempts, [id])
+                try await connection.query("COMMIT")
+                return (s, t, a)
+            } catch {
+                _ = try? await connection.query("ROLLBACK")
+                throw error
+            }
         }
         guard let row = session.first else { throw BatonError.unknownSession(id) }
         var attemptsByTask: [Int64: [AttemptRecord]] = [:]

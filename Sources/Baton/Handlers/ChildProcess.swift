@@ -93,6 +93,10 @@ final class ChildProcess: Sendable {
         var inputBytes = Array(input.utf8)
         var written = 0
         var stdinFD: Int32 = stdinPipe[1]
+        if inputBytes.isEmpty {
+            close(stdinFD)
+            stdinFD = -1
+        }
         var stdoutFD: Int32 = stdoutPipe[0]
         var stderrFD: Int32 = stderrPipe[0]
         var stdout: [UInt8] = []

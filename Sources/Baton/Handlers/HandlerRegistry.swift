@@ -1,3 +1,5 @@
+import Foundation
+
 /// Which handler runs which kind of session, from `BATON_HANDLER`:
 /// one spec for every kind (`builtin:echo`, `command:/path/prog args`, `http(s)://…`), or a
 /// comma-separated map (`ingest=command:./ingest,default=builtin:echo`). In a map, a spec
@@ -27,7 +29,7 @@ public struct HandlerRegistry: Sendable {
         public var description: String
     }
 
-    /// Parses `BATON_HANDLER`. `commandTimeoutMs` and `maxOutputBytes` go to command handlers.
+    /// Parses `BATON_HANDLER`; `maxOutputBytes` goes to command handlers.
     public static func parse(_ spec: String, maxOutputBytes: Int = 1 << 20) throws -> HandlerRegistry {
         var registry = HandlerRegistry()
         let parts = splitMap(spec)
@@ -47,8 +49,7 @@ public struct HandlerRegistry: Sendable {
         return registry
     }
 
-    /// Splits on commas that start a new `kind=` or scheme entry, so command arguments may
-    /// not contain commas but URLs with query strings survive.
+    /// Entries are separated by commas, so a command's arguments cannot contain commas.
     private static func splitMap(_ spec: String) -> [String] {
         spec.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
@@ -69,5 +70,3 @@ public struct HandlerRegistry: Sendable {
         throw InvalidSpec(description: "unknown handler '\(spec)'; use builtin:echo, command:/path/to/program, or http(s)://…")
     }
 }
-
-import Foundation
