@@ -8,6 +8,28 @@ struct ClaimedStep: Sendable {
     var generation: Int
 }
 
+/// Steps a claim returned, and how many ready steps it skipped because their session lock was
+/// busy elsewhere.
+struct Claimed: Sendable {
+    var steps: [ClaimedStep] = []
+    var lockBusy = 0
+
+    mutating func add(_ rows: [QueryResult.Record], generation: Int) throws(DatabaseError) {
+        for row in rows {
+            if row.bool("lock_busy") { lockBusy += 1; continue }
+            guard let step = Step(rawValue: try row.string("step")) else {
+                throw .protocolViolation("claimed task has an unknown step")
+            }
+            let context = StepContext(
+                taskId: try row.int64("task_id"), sessionId: try row.string("session_id"),
+                kind: try row.string("kind"), phase: try row.int("phase"),
+                totalPhases: try row.int("total_phases"), step: step, attempt: try row.int("attempt"),
+                inputJSON: try row.string("input"), previousJSON: try row.string("previous"))
+            steps.append(ClaimedStep(context: context, budgetAttempt: try row.int("budget_attempt"), generation: generation))
+        }
+    }
+}
+
 /// How an attempt ended, ready to be committed.
 struct StepOutcome: Sendable {
     enum Result: Sendable {
@@ -36,6 +58,13 @@ enum WorkerQueries {
         SELECT * FROM baton.finish_tasks($1, $2::bigint[], $3::int[], $4::boolean[], $5::jsonb[], \
         $6::text[], $7::int[], $8::timestamptz[], $9::timestamptz[], $10::jsonb[], $11::boolean[])
         """)
+    static let finishAndClaim = Statement(
+        "baton_finish_and_claim",
+        """
+        SELECT * FROM baton.finish_and_claim($1, $2::bigint[], $3::int[], $4::boolean[], $5::jsonb[], \
+        $6::text[], $7::int[], $8::timestamptz[], $9::timestamptz[], $10::jsonb[], $11::boolean[], \
+        $12::int, $13::text[], $14::int, $15::int)
+        """)
     static let release = Statement(
         "baton_release_tasks",
         "SELECT baton.release_tasks($1, $2::bigint[], $3::int[], $4::boolean[]) AS released")
@@ -47,33 +76,49 @@ enum WorkerQueries {
 extension DatabaseConnection {
     /// Claims up to `limit` ready steps; returns them and how many were skipped because their
     /// session lock was busy.
-    func claimSteps(worker: String, limit: Int, kinds: [String]?, policy: RetryPolicy) throws(DatabaseError) -> (steps: [ClaimedStep], lockBusy: Int) {
+    func claimSteps(worker: String, limit: Int, kinds: [String]?, policy: RetryPolicy) throws(DatabaseError) -> Claimed {
         let result = try execute(WorkerQueries.claim, [
             worker, String(limit), kinds.map { PGText.array($0.map(Optional.some)) },
             String(policy.maxAttempts), String(policy.baseDelayMs),
         ])
+        var claimed = Claimed()
+        try claimed.add(result.records, generation: generation)
+        return claimed
+    }
+
+    /// Commits finished attempts and claims up to `limit` ready steps, in one transaction.
+    func finishAndClaim(worker: String, _ outcomes: [StepOutcome], limit: Int, kinds: [String]?,
+                        policy: RetryPolicy) throws(DatabaseError) -> (outcomes: [Int64: String], claimed: Claimed) {
         let generation = self.generation
-        var steps: [ClaimedStep] = []
-        var busy = 0
-        steps.reserveCapacity(result.count)
+        let result = try execute(WorkerQueries.finishAndClaim, Self.finishParameters(worker, outcomes, generation: generation) + [
+            String(limit), kinds.map { PGText.array($0.map(Optional.some)) },
+            String(policy.maxAttempts), String(policy.baseDelayMs),
+        ])
+        var finished: [Int64: String] = [:]
+        var claimRows: [QueryResult.Record] = []
         for row in result.records {
-            if row.bool("lock_busy") { busy += 1; continue }
-            guard let step = Step(rawValue: try row.string("step")) else {
-                throw .protocolViolation("claimed task has an unknown step")
+            if let taskID = row["finished_task_id"] {
+                finished[Int64(taskID) ?? 0] = row["finished_outcome"]
+            } else {
+                claimRows.append(row)
             }
-            let context = StepContext(
-                taskId: try row.int64("task_id"), sessionId: try row.string("session_id"),
-                kind: try row.string("kind"), phase: try row.int("phase"),
-                totalPhases: try row.int("total_phases"), step: step, attempt: try row.int("attempt"),
-                inputJSON: try row.string("input"), previousJSON: try row.string("previous"))
-            steps.append(ClaimedStep(context: context, budgetAttempt: try row.int("budget_attempt"), generation: generation))
         }
-        return (steps, busy)
+        var claimed = Claimed()
+        try claimed.add(claimRows, generation: generation)
+        return (finished, claimed)
     }
 
     /// Commits finished attempts in one transaction; returns each task's outcome
     /// (SUCCEEDED, RETRY, FAILED, DISCARDED).
     func finishSteps(worker: String, _ outcomes: [StepOutcome]) throws(DatabaseError) -> [Int64: String] {
+        let result = try execute(WorkerQueries.finish, Self.finishParameters(worker, outcomes, generation: generation))
+        var out: [Int64: String] = [:]
+        for row in result.records { out[try row.int64("task_id")] = try row.string("outcome") }
+        return out
+    }
+
+    /// The eleven array parameters of baton.finish_tasks.
+    static func finishParameters(_ worker: String, _ outcomes: [StepOutcome], generation: Int) -> [String?] {
         var ok: [Bool] = [], results: [String?] = [], errors: [String?] = [], delays: [Int?] = []
         for outcome in outcomes {
             switch outcome.result {
@@ -83,8 +128,7 @@ extension DatabaseConnection {
                 ok.append(false); results.append(nil); errors.append(message); delays.append(delay)
             }
         }
-        let generation = self.generation
-        let result = try execute(WorkerQueries.finish, [
+        return [
             worker,
             PGText.array(outcomes.map(\.taskId)),
             PGText.array(outcomes.map(\.attempt)),
@@ -97,10 +141,7 @@ extension DatabaseConnection {
             PGText.array(outcomes.map { Optional($0.inputJSON) }),
             // Only locks taken on this very connection are still held.
             PGText.array(outcomes.map { $0.generation == generation }),
-        ])
-        var out: [Int64: String] = [:]
-        for row in result.records { out[try row.int64("task_id")] = try row.string("outcome") }
-        return out
+        ]
     }
 
     /// Gives steps back unfinished, without spending their attempt.

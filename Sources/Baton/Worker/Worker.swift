@@ -96,6 +96,24 @@ public final class Worker: Service {
             }
         }
 
+        /// Runs what a claim returned and decides whether to look for more.
+        func start(_ claimed: Claimed, wanted: Int) {
+            for step in claimed.steps {
+                running[step.context.taskId] = step
+                group.addTask {
+                    let outcome = await runner.run(step)
+                    inbox.post { $0.finished.append(outcome) }
+                }
+            }
+            // A full batch means more may be waiting; a short one means the queue is empty.
+            wantScan = claimed.steps.count == wanted
+            if claimed.lockBusy > 0 {
+                // Another connection still holds a session lock (a commit in flight).
+                schedule(afterMs: 20) { $0.scan = true }
+            }
+            if wantScan && running.count < config.batchSize { inbox.wake() }
+        }
+
         for await _ in inbox.doorbell {
             let news = inbox.take()
             for outcome in news.finished where running.removeValue(forKey: outcome.taskId) != nil {
@@ -111,8 +129,10 @@ public final class Worker: Service {
             }
 
             if !unflushed.isEmpty {
+                // With free slots, the commit also claims the next steps (one round trip).
+                let free = !shuttingDown && listening ? config.batchSize - running.count : 0
                 do {
-                    let outcomes = try await commit(unflushed, on: connection)
+                    let (outcomes, claimed) = try await commit(unflushed, claimUpTo: free, on: connection)
                     for (taskID, outcome) in outcomes where outcome == "RETRY" {
                         if let retry = unflushed.first(where: { $0.taskId == taskID }),
                            case .failed(_, let delay?) = retry.result {
@@ -120,9 +140,13 @@ public final class Worker: Service {
                         }
                     }
                     unflushed.removeAll(keepingCapacity: true)
-                    wantScan = true
                     databaseDown = false
                     backoff.reset()
+                    if let claimed {
+                        start(claimed, wanted: free)
+                    } else {
+                        wantScan = true
+                    }
                 } catch {
                     databaseDown = true
                     let delay = backoff.next()
@@ -144,24 +168,11 @@ public final class Worker: Service {
             guard listening, wantScan, !databaseDown || news.scan, running.count < config.batchSize else { continue }
             let want = config.batchSize - running.count
             do {
-                let (steps, busy) = try await connection.claimSteps(
+                let claimed = try await connection.claimSteps(
                     worker: config.workerID, limit: want, kinds: claimKinds, policy: config.retry)
                 databaseDown = false
                 backoff.reset()
-                for step in steps {
-                    running[step.context.taskId] = step
-                    group.addTask {
-                        let outcome = await runner.run(step)
-                        inbox.post { $0.finished.append(outcome) }
-                    }
-                }
-                // A full batch means more may be waiting; a short one means the queue is empty.
-                wantScan = steps.count == want
-                if busy > 0 {
-                    // Another connection still holds a session lock (a commit in flight).
-                    schedule(afterMs: 20) { $0.scan = true }
-                }
-                if wantScan && running.count < config.batchSize { inbox.wake() }
+                start(claimed, wanted: want)
             } catch {
                 databaseDown = true
                 let delay = backoff.next()
@@ -171,14 +182,22 @@ public final class Worker: Service {
         }
     }
 
-    /// Commits a batch; if the batch as a whole is refused by the server (not a lost
-    /// connection), commits each step alone so one bad result cannot hold back the others.
-    private func commit(_ outcomes: [StepOutcome], on connection: DatabaseConnection) async throws -> [Int64: String] {
+    /// Commits a batch, claiming up to `limit` next steps in the same transaction (nil: no claim
+    /// was made). If the server refuses the batch as a whole (not a lost connection), commits
+    /// each step alone so one bad result cannot hold back the others.
+    private func commit(_ outcomes: [StepOutcome], claimUpTo limit: Int,
+                        on connection: DatabaseConnection) async throws -> ([Int64: String], Claimed?) {
         let refusal: DatabaseError
         do {
+            if limit > 0 {
+                let (result, claimed) = try await connection.finishAndClaim(
+                    worker: configuration.workerID, outcomes, limit: limit, kinds: claimKinds, policy: configuration.retry)
+                logDiscarded(result, outcomes)
+                return (result, claimed)
+            }
             let result = try await connection.finishSteps(worker: configuration.workerID, outcomes)
             logDiscarded(result, outcomes)
-            return result
+            return (result, nil)
         } catch {
             if error.isConnectionLoss { throw error }
             refusal = error
@@ -188,7 +207,7 @@ public final class Worker: Service {
         for outcome in outcomes {
             merged.merge(try await commitAlone(outcome, on: connection)) { _, new in new }
         }
-        return merged
+        return (merged, nil)
     }
 
     /// One step; a result the database refuses becomes a failed attempt that says why.
