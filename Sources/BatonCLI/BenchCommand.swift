@@ -52,6 +52,8 @@ struct BenchCommand: AsyncParsableCommand {
             await migrator.close()
             let pool = try database.makePool()
             try await pool.query("DELETE FROM baton.sessions WHERE kind = $1", [Self.kind])
+            // Start every run from the same state: no dead rows from earlier runs, fresh statistics.
+            try await pool.query("VACUUM (ANALYZE) baton.sessions, baton.tasks, baton.attempts")
 
             let (latency, pickup) = try await withBenchWorker(direct: direct, pool: pool, batchSize: 4) {
                 try await measureLatency(direct: direct, pool: pool)
