@@ -10,28 +10,39 @@ import Testing
         let url = "postgresql://postgres@127.0.0.1:\(port)/baton"
         defer { try? FileManager.default.removeItem(atPath: dir) }
 
-        func start() async throws -> BatonProcess {
+        /// Runs `body` with a started `baton dev`, and always stops it with Ctrl-C afterwards
+        /// (a SIGKILL would leave its PostgreSQL running); returns its exit status and output.
+        func withDev(_ body: () async throws -> Void) async throws -> (status: Int32, output: String) {
             let dev = try BatonProcess(["dev", "--dir", dir, "--port", String(port)], environment: ["BATON_LOG_LEVEL": "warning"])
-            try await waitForOutput(dev, "Ctrl-C stops everything")
-            return dev
+            do {
+                try await waitForOutput(dev, "Ctrl-C stops everything")
+                try await body()
+            } catch {
+                dev.kill(SIGINT)
+                _ = await dev.waitForExit()
+                throw error
+            }
+            dev.kill(SIGINT)
+            return (await dev.waitForExit(), dev.output)
         }
 
-        var dev = try await start()
-        let created = try await runBaton(["session", "create", "--id", "dev-1", "--input", "{\"x\": 1}"], environment: ["DATABASE_URL": url])
-        #expect(created.status == 0, "\(created.output)")
         let db = try ExistingDatabase(url: url)
-        try await db.awaitStatus("dev-1", .completed)
-        dev.kill(SIGINT)
-        #expect(await dev.waitForExit() == 0, "\(dev.output)")
-        #expect(dev.output.contains("stopping PostgreSQL"))
+        let first = try await withDev {
+            let created = try await runBaton(["session", "create", "--id", "dev-1", "--input", "{\"x\": 1}"], environment: ["DATABASE_URL": url])
+            #expect(created.status == 0, "\(created.output)")
+            try await db.awaitStatus("dev-1", .completed)
+        }
+        #expect(first.status == 0, "\(first.output)")
+        #expect(first.output.contains("creating a PostgreSQL cluster"))
+        #expect(first.output.contains("stopping PostgreSQL"))
         #expect(try await runBaton(["health"], environment: ["DATABASE_URL": url]).status == 6, "PostgreSQL stopped with it")
 
-        dev = try await start()
-        
-        #expect(try await db.status("dev-1") == "COMPLETED", "the data was kept")
-        #expect(!dev.output.contains("creating a PostgreSQL cluster"), "the cluster was reused")
-        dev.kill(SIGINT)
-        #expect(await dev.waitForExit() == 0, "\(dev.output)")
+        let second = try await withDev {
+            let status = try await db.status("dev-1")
+            #expect(status == "COMPLETED", "the data was kept")
+        }
+        #expect(second.status == 0, "\(second.output)")
+        #expect(!second.output.contains("creating a PostgreSQL cluster"), "the cluster was reused")
     }
 
     /// Waits for a line in a process's output (the process announces readiness on stdout).
