@@ -53,10 +53,7 @@ struct PreparedWorker: Service {
 /// Fails with a clear message when the database has no Baton schema, or an older one than
 /// this binary carries.
 func requireSchema(_ pool: ConnectionPool) async throws {
-    let present = try await pool.query("SELECT to_regclass('baton.schema_migrations') IS NOT NULL AS present").first?.bool("present")
-    guard present == true,
-          let version = try await pool.query("SELECT max(version) AS version FROM baton.schema_migrations").first?["version"].flatMap(Int.init)
-    else {
+    guard let version = try await Migrator.appliedVersion(pool) else {
         throw CLIError.usage("the database has no Baton schema: run `baton migrate` first")
     }
     if let newest = Migration.all.last?.version, version < newest {

@@ -15,24 +15,36 @@ import Testing
                       pool: db.pool, logger: testLogger())
     }
 
-    @Test func aRunningStepFinishesAndNothingNewStarts() async throws {
-        let db = try await TestDatabase.create()
-        let gate = Gate()
-        let worker = makeWorker(db, ClosureHandler { _ in
+    /// A handler that announces its arrival and returns `result` only once released. It ignores
+    /// cancellation, like a badly written handler.
+    func gatedHandler(_ gate: Gate, result: String) -> ClosureHandler {
+        ClosureHandler { _ in
             await gate.arrive()
             await gate.waitForRelease()
-            return "{\"finished\": true}"
-        })
-        let id = try await db.createSession()
+            return result
+        }
+    }
+
+    /// Runs the worker under the lifecycle test kit: shuts it down once its handler runs,
+    /// optionally releases the handler, and waits until `run()` returns by itself.
+    func runUntilShutdown(_ worker: Worker, _ gate: Gate, releaseAfterShutdown: Bool) async throws {
         try await testGracefulShutdown { trigger in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await worker.run() }
                 await gate.waitForArrival()
                 trigger.triggerGracefulShutdown()
-                await gate.release()
-                try await group.waitForAll()  // run() returned: the worker stopped by itself
+                if releaseAfterShutdown { await gate.release() }
+                try await group.waitForAll()
             }
         }
+    }
+
+    @Test func aRunningStepFinishesAndNothingNewStarts() async throws {
+        let db = try await TestDatabase.create()
+        let gate = Gate()
+        let worker = makeWorker(db, gatedHandler(gate, result: "{\"finished\": true}"))
+        let id = try await db.createSession()
+        try await runUntilShutdown(worker, gate, releaseAfterShutdown: true)
         let steps = try await db.query("SELECT step, status, attempt, result::text AS result FROM baton.tasks WHERE session_id = $1 ORDER BY id", [id]).records
         #expect(steps.map { $0["step"] } == ["THINK", "EXECUTE"])
         #expect(steps[0]["status"] == "COMPLETED" && steps[0]["result"] == "{\"finished\": true}", "the running step was committed")
@@ -43,21 +55,10 @@ import Testing
     @Test func stepsStillRunningAfterTheGraceAreGivenBack() async throws {
         let db = try await TestDatabase.create()
         let gate = Gate()
-        // Never returns and ignores cancellation: the worker must not wait for it forever.
-        let worker = makeWorker(db, ClosureHandler { _ in
-            await gate.arrive()
-            await gate.waitForRelease()
-            return "{}"
-        }, graceMs: 200)
+        // Not released before the grace ends: the worker must not wait for it forever.
+        let worker = makeWorker(db, gatedHandler(gate, result: "{}"), graceMs: 200)
         let id = try await db.createSession()
-        try await testGracefulShutdown { trigger in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await worker.run() }
-                await gate.waitForArrival()
-                trigger.triggerGracefulShutdown()
-                try await group.waitForAll()
-            }
-        }
+        try await runUntilShutdown(worker, gate, releaseAfterShutdown: false)
         let task = try #require(try await db.query("SELECT status, attempt, worker_id FROM baton.tasks WHERE session_id = $1", [id]).first)
         #expect(task["status"] == "PENDING" && task["attempt"] == "0" && task["worker_id"] == nil, "given back, attempt not spent")
         #expect(try await db.scalar("SELECT count(*) FROM baton.attempts WHERE session_id = $1", [id]) == "0")

@@ -28,6 +28,12 @@ public struct Migrator: Sendable {
         }
     }
 
+    /// The newest migration applied to the database, or nil when it has no Baton schema.
+    public static func appliedVersion(_ pool: ConnectionPool) async throws -> Int? {
+        guard try await pool.query(MigrationQueries.tablePresent).first?.bool("present") == true else { return nil }
+        return try await pool.query(MigrationQueries.newestVersion).first?["version"].flatMap(Int.init)
+    }
+
     public func migrate(_ connection: DatabaseConnection) async throws -> Report {
         try await connection.migrate(migrations, logger: logger)
     }
@@ -87,6 +93,8 @@ enum MigrationQueries {
             applied_at timestamptz NOT NULL DEFAULT now());
         """
     static let applied = "SELECT version, checksum FROM baton.schema_migrations ORDER BY version"
+    static let tablePresent = "SELECT to_regclass('baton.schema_migrations') IS NOT NULL AS present"
+    static let newestVersion = "SELECT max(version) AS version FROM baton.schema_migrations"
     static let checksum = "SELECT encode(sha256(convert_to($1::text, 'UTF8')), 'hex') AS checksum"
     static let record = "INSERT INTO baton.schema_migrations (version, name, checksum) VALUES ($1::int, $2, $3)"
 }

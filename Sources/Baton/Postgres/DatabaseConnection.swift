@@ -47,9 +47,6 @@ public actor DatabaseConnection {
 
     public var isConnected: Bool { handle.map { PQstatus($0) == CONNECTION_OK } ?? false }
 
-    /// The server process id of this connection, when connected.
-    public var backendPID: Int32? { handle.map { PQbackendPID($0) } }
-
     /// Connects now if not connected.
     public func connect() throws(DatabaseError) {
         if isConnected { return }

@@ -70,7 +70,6 @@ enum WorkerQueries {
         "SELECT baton.release_tasks($1, $2::bigint[], $3::int[], $4::boolean[]) AS released")
     /// Runs on a pooled connection: the function takes its own transaction-level leader lock.
     static let rescue = "SELECT * FROM baton.rescue_tasks()"
-    static let schemaPresent = "SELECT to_regprocedure('baton.claim_tasks(text,int,text[],int,int)') IS NOT NULL AS present"
 }
 
 extension DatabaseConnection {
