@@ -13,7 +13,7 @@ public struct BatonCommand: AsyncParsableCommand {
             Every option also reads its environment variable (DATABASE_URL, BATON_HANDLER, ...).
             """,
         subcommands: [
-            MigrateCommand.self, WorkerCommand.self, DevCommand.self, SessionCommand.self,
+            MigrateCommand.self, WorkerCommand.self, APICommand.self, StartCommand.self, DevCommand.self, SessionCommand.self,
             ProgressCommand.self, AdvanceCommand.self, RetryCommand.self, CancelCommand.self,
             StatsCommand.self, HealthCommand.self, BenchCommand.self,
         ])
@@ -56,13 +56,26 @@ struct MigrateCommand: AsyncParsableCommand {
 
 struct HealthCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "health", abstract: "Check that the database answers (exit 0) or not (exit 6).")
+        commandName: "health",
+        abstract: "Check a running server's /healthz, or the database itself (exit 0 healthy, 6 database unreachable).",
+        discussion: """
+            With --url (or BATON_API_URL) it asks that server's GET /healthz, which answers 200 only when
+            the database answers SELECT 1. Without one, it asks the database at DATABASE_URL directly,
+            or the server at http://127.0.0.1:8080 when no DATABASE_URL is set either.
+            """)
+    @Option(help: "Base URL of a running Baton API (env BATON_API_URL).") var url: String?
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
         try await reportingErrors {
-            try await database.makeClient().ping()
+            let server = setting(url, "BATON_API_URL")
+                ?? (setting(database.databaseURL, "DATABASE_URL") == nil ? "http://127.0.0.1:8080" : nil)
+            if let server {
+                try await checkHealth(of: server)
+            } else {
+                try await database.makeClient().ping()
+            }
             if output.json { try printJSON(["status": "ok"]) } else { print("ok: the database answers") }
         }
     }

@@ -1,15 +1,17 @@
 import ArgumentParser
 import Baton
+import BatonAPI
 import Foundation
 
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev",
-        abstract: "Run Baton locally: a private PostgreSQL under .baton/, migrated, with a worker and builtin:echo.",
+        abstract: "Run Baton locally: a private PostgreSQL under .baton/, migrated, with a worker, the API and builtin:echo.",
         discussion: "Ctrl-C stops the worker and PostgreSQL; the data stays in .baton/ for the next run.")
 
     @Option(help: "Folder for the private cluster.") var dir: String = ".baton"
     @Option(help: "Port of the private PostgreSQL.") var port: Int = 54329
+    @Option(name: .customLong("api-port"), help: "Port of the HTTP API and dashboard; 0 picks a free one.") var apiPort: Int = 8080
     @OptionGroup var worker: WorkerOptions
 
     func run() async throws {
@@ -17,7 +19,7 @@ struct DevCommand: AsyncParsableCommand {
             let postgres = LocalPostgres(directory: URL(fileURLWithPath: dir).standardizedFileURL, port: port)
             try await postgres.start()
             do {
-                try await serve(postgres)
+                try await serveDev(postgres)
             } catch {
                 await stop(postgres)
                 throw error
@@ -27,11 +29,19 @@ struct DevCommand: AsyncParsableCommand {
     }
 
     /// Creates and migrates the database, prints how to use it, and runs the worker until Ctrl-C.
-    private func serve(_ postgres: LocalPostgres) async throws {
+    private func serveDev(_ postgres: LocalPostgres) async throws {
         let database = try DatabaseOptions.parse(["--database-url", postgres.url])
         let port = self.port
         let handlerName = setting(worker.handler, "BATON_HANDLER") ?? "builtin:echo"
-        try await runWorker(database: database, options: worker, defaultHandler: "builtin:echo") {
+        let api = APIConfiguration(host: "127.0.0.1", port: apiPort, token: setting(nil, "BATON_API_TOKEN"))
+        try await serve(database: database, worker: worker, api: api, defaultHandler: "builtin:echo", onListening: { port in
+            say("""
+                API and dashboard: http://127.0.0.1:\(port)/   (OpenAPI: http://127.0.0.1:\(port)/openapi.json)
+                  curl -s -X POST http://127.0.0.1:\(port)/api/sessions -d '{"phases": 2, "input": {"hello": "api"}}'
+                  curl -s 'http://127.0.0.1:\(port)/api/sessions/<id>/progress?wait=30&since=<version>'
+
+                """)
+        }) {
             let admin = DatabaseConnection(settings: try ConnectionSettings(postgres.adminURL), label: "dev", preparedStatements: false)
             if try await admin.query("SELECT 1 FROM pg_database WHERE datname = 'baton'").isEmpty {
                 try await admin.query("CREATE DATABASE baton")

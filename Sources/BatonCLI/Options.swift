@@ -66,8 +66,11 @@ struct OutputOptions: ParsableArguments {
 
 /// How a worker runs (every option also an environment variable).
 struct WorkerOptions: ParsableArguments {
-    @Option(help: "Handler: builtin:echo, command:/path/to/program, or kind=spec,... (env BATON_HANDLER).")
+    @Option(help: "Handler: builtin:echo, command:/path/to/program, http(s)://…, or kind=spec,... (env BATON_HANDLER).")
     var handler: String?
+
+    @Option(name: .customLong("api-url"), help: "Base URL of the HTTP step handler, used when no handler is given (env WORKER_API_URL).")
+    var apiURL: String?
 
     @Option(help: "Comma-separated kinds to serve (env BATON_KINDS; default all).")
     var kinds: String?
@@ -111,11 +114,13 @@ struct WorkerOptions: ParsableArguments {
     }
 
     func handlers(default fallback: String? = nil) throws -> HandlerRegistry {
-        guard let spec = setting(handler, "BATON_HANDLER") ?? fallback else {
-            throw CLIError.usage("no step handler: set BATON_HANDLER or pass --handler (builtin:echo, command:/path/to/program, or kind=spec,...)")
+        guard let spec = setting(handler, "BATON_HANDLER") ?? setting(apiURL, "WORKER_API_URL") ?? fallback else {
+            throw CLIError.usage("no step handler: set BATON_HANDLER (builtin:echo, command:/path/to/program, http(s)://…, or kind=spec,...) or WORKER_API_URL")
         }
         do {
-            return try HandlerRegistry.parse(spec, maxOutputBytes: try intSetting(maxOutput, "BATON_HANDLER_MAX_OUTPUT", default: 1 << 20))
+            return try HandlerRegistry.parse(
+                spec, maxOutputBytes: try intSetting(maxOutput, "BATON_HANDLER_MAX_OUTPUT", default: 1 << 20),
+                timeoutMs: try intSetting(timeout, "WORKER_TIMEOUT", default: 300_000))
         } catch let error as HandlerRegistry.InvalidSpec {
             throw CLIError.usage(error.description)
         }

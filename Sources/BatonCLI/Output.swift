@@ -48,6 +48,9 @@ func explain(_ error: any Error) -> (String, Int32) {
         }
     }
     if let error = error as? CLIError { return (error.description, ExitStatus.usage) }
+    if let error = error as? HealthFailure {
+        return (error.message, error.databaseDown ? ExitStatus.databaseUnavailable : ExitStatus.failure)
+    }
     return ("\(error)", ExitStatus.failure)
 }
 

@@ -12,41 +12,8 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            try await runWorker(database: database, options: worker)
+            try await serve(database: database, worker: worker, api: nil)
         }
-    }
-}
-
-/// Builds a worker from the options and runs it under a service group that stops gracefully on
-/// SIGTERM/SIGINT. `prepare` runs first, inside the group, so a signal during it is handled too.
-func runWorker(database: DatabaseOptions, options: WorkerOptions, defaultHandler: String? = nil,
-               prepare: @escaping @Sendable () async throws -> Void = {}) async throws {
-    let logger = Logger(label: "baton")
-    let pool = try database.makePool()
-    let worker = Worker(
-        configuration: try options.configuration(), handlers: try options.handlers(default: defaultHandler),
-        direct: try database.directSettings(), pool: pool, logger: logger)
-    let service = PreparedWorker(prepare: prepare, pool: pool, worker: worker)
-    let group = ServiceGroup(configuration: .init(
-        services: [.init(service: service)],
-        gracefulShutdownSignals: [.sigterm, .sigint],
-        cancellationSignals: [],
-        logger: logger))
-    try await group.run()
-    await pool.close()
-}
-
-/// Runs the preparation, checks the schema, then the worker.
-struct PreparedWorker: Service {
-    let prepare: @Sendable () async throws -> Void
-    let pool: ConnectionPool
-    let worker: Worker
-
-    func run() async throws {
-        try await prepare()
-        if Task.isShuttingDownGracefully { return }
-        try await requireSchema(pool)
-        try await worker.run()
     }
 }
 

@@ -25,6 +25,87 @@ public enum JSONText {
         }
     }
 
+    /// The members of a JSON object as (key, raw value text), in document order, after the same
+    /// checks as `validate`; nil when `text` is valid JSON but not an object. The raw text lets a
+    /// caller pass a value on to PostgreSQL exactly as sent (no float rounding of big numbers).
+    public static func objectMembers(_ text: String) throws(Invalid) -> [(key: String, value: Substring)]? {
+        let utf8 = text.utf8
+        var bytes = Array(utf8)
+        return try bytes.withUnsafeMutableBufferPointer { buffer throws(Invalid) -> [(key: String, value: Substring)]? in
+            var parser = Parser(bytes: UnsafeBufferPointer(buffer))
+            parser.skipWhitespace()
+            guard parser.index < buffer.count, buffer[parser.index] == UInt8(ascii: "{") else {
+                try validate(text)
+                return nil
+            }
+            var members: [(key: String, value: Substring)] = []
+            func slice(_ from: Int, _ to: Int) -> Substring {
+                text[utf8.index(utf8.startIndex, offsetBy: from)..<utf8.index(utf8.startIndex, offsetBy: to)]
+            }
+            parser.index += 1
+            parser.skipWhitespace()
+            if parser.index < buffer.count, buffer[parser.index] == UInt8(ascii: "}") {
+                parser.index += 1
+            } else {
+                while true {
+                    parser.skipWhitespace()
+                    guard parser.index < buffer.count, buffer[parser.index] == UInt8(ascii: "\"") else {
+                        throw parser.fail("expected a string key")
+                    }
+                    let keyStart = parser.index
+                    try parser.string()
+                    let key = unescape(slice(keyStart + 1, parser.index - 1))
+                    parser.skipWhitespace()
+                    try parser.expect(UInt8(ascii: ":"))
+                    parser.skipWhitespace()
+                    let valueStart = parser.index
+                    try parser.value(depth: 1)
+                    members.append((key, slice(valueStart, parser.index)))
+                    parser.skipWhitespace()
+                    if try parser.endOrComma(UInt8(ascii: "}")) { break }
+                }
+            }
+            parser.skipWhitespace()
+            if parser.index != buffer.count { throw parser.fail("unexpected text after the JSON value") }
+            return members
+        }
+    }
+
+    /// The text of a JSON string body (between its quotes) that the parser accepted.
+    public static func unescape(_ body: Substring) -> String {
+        guard body.contains("\\") else { return String(body) }
+        var out = String.UnicodeScalarView()
+        var scalars = body.unicodeScalars.makeIterator()
+        var pendingHigh: UInt32?
+        func hex4() -> UInt32 {
+            var code: UInt32 = 0
+            for _ in 0..<4 { code = code << 4 | (scalars.next().flatMap { UInt32(String($0), radix: 16) } ?? 0) }
+            return code
+        }
+        while let scalar = scalars.next() {
+            guard scalar == "\\", let escaped = scalars.next() else { out.append(scalar); continue }
+            switch escaped {
+            case "n": out.append("\n")
+            case "t": out.append("\t")
+            case "r": out.append("\r")
+            case "b": out.append("\u{8}")
+            case "f": out.append("\u{c}")
+            case "u":
+                let code = hex4()
+                if (0xD800..<0xDC00).contains(code) { pendingHigh = code; continue }
+                if (0xDC00..<0xE000).contains(code), let high = pendingHigh {
+                    let combined = 0x10000 + ((high - 0xD800) << 10) + (code - 0xDC00)
+                    out.append(Unicode.Scalar(combined) ?? "\u{FFFD}")
+                } else {
+                    out.append(Unicode.Scalar(code) ?? "\u{FFFD}")
+                }
+            default: out.append(escaped)  // \" \\ \/
+            }
+            pendingHigh = nil
+        }
+        return String(out)
+    }
+
     /// True when `validate` accepts `text`.
     public static func isValid(_ text: String) -> Bool {
         do { try validate(text); return true } catch { return false }

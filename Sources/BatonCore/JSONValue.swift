@@ -1,8 +1,13 @@
-/// Any JSON value, for results and inputs that pass through Baton untouched.
+import Foundation
+
+/// Any JSON value, for results and inputs that pass through Baton untouched. Numbers are
+/// `Decimal` (38 significant digits), so a 64-bit id or a price keeps every digit on its way
+/// from PostgreSQL to a client; only numbers beyond Decimal's range fall back to `Double`.
 public enum JSONValue: Sendable, Hashable, Codable {
     case null
     case bool(Bool)
-    case number(Double)
+    case number(Decimal)
+    case float(Double)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
@@ -11,7 +16,8 @@ public enum JSONValue: Sendable, Hashable, Codable {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() { self = .null }
         else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
+        else if let value = try? container.decode(Decimal.self) { self = .number(value) }
+        else if let value = try? container.decode(Double.self) { self = .float(value) }
         else if let value = try? container.decode(String.self) { self = .string(value) }
         else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
         else { self = .object(try container.decode([String: JSONValue].self)) }
@@ -23,6 +29,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
         case .number(let value): try container.encode(value)
+        case .float(let value): try container.encode(value)
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)

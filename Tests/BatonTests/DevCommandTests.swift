@@ -12,11 +12,14 @@ import Testing
 
         /// Runs `body` with a started `baton dev`, and always stops it with Ctrl-C afterwards
         /// (a SIGKILL would leave its PostgreSQL running); returns its exit status and output.
-        func withDev(_ body: () async throws -> Void) async throws -> (status: Int32, output: String) {
-            let dev = try BatonProcess(["dev", "--dir", dir, "--port", String(port)], environment: ["BATON_LOG_LEVEL": "warning"])
+        func withDev(_ body: (HTTPTestClient) async throws -> Void) async throws -> (status: Int32, output: String) {
+            let dev = try BatonProcess(["dev", "--dir", dir, "--port", String(port), "--api-port", "0"],
+                                       environment: ["BATON_LOG_LEVEL": "warning"])
             do {
-                try await waitForOutput(dev, "Ctrl-C stops everything")
-                try await body()
+                try await waitForOutput(dev, "(OpenAPI: ")
+                let announced = try #require(dev.output.range(of: #"API and dashboard: http://127\.0\.0\.1:\d+"#, options: .regularExpression))
+                let base = String(dev.output[announced].dropFirst("API and dashboard: ".count))
+                try await body(HTTPTestClient(base: base, client: testHTTPClient))
             } catch {
                 dev.kill(SIGINT)
                 _ = await dev.waitForExit()
@@ -27,17 +30,22 @@ import Testing
         }
 
         let db = try ExistingDatabase(url: url)
-        let first = try await withDev {
+        let first = try await withDev { http in
             let created = try await runBaton(["session", "create", "--id", "dev-1", "--input", "{\"x\": 1}"], environment: ["DATABASE_URL": url])
             #expect(created.status == 0, "\(created.output)")
             try await db.awaitStatus("dev-1", .completed)
+            // The API and the dashboard are served too.
+            let viaAPI = try await http.post("/api/sessions", #"{"phases": 1, "id": "dev-api"}"#)
+            #expect(viaAPI.status == 201, "\(viaAPI.body)")
+            try await db.awaitStatus("dev-api", .completed)
+            #expect(try await http.get("/").status == 200)
         }
         #expect(first.status == 0, "\(first.output)")
         #expect(first.output.contains("creating a PostgreSQL cluster"))
         #expect(first.output.contains("stopping PostgreSQL"))
         #expect(try await runBaton(["health"], environment: ["DATABASE_URL": url]).status == 6, "PostgreSQL stopped with it")
 
-        let second = try await withDev {
+        let second = try await withDev { _ in
             let status = try await db.status("dev-1")
             #expect(status == "COMPLETED", "the data was kept")
         }

@@ -47,6 +47,38 @@ public struct BatonClient: Sendable {
         try await session(from: run(SessionQueries.cancel, [id]))
     }
 
+    /// Finishes a RUNNING step from outside the worker (a handler that answered 202) with its
+    /// result; the session moves on as if the worker had committed it.
+    public func completeTask(_ taskID: Int64, resultJSON: String) async throws -> Session {
+        do {
+            try JSONText.validate(resultJSON)
+        } catch {
+            throw BatonError.badInput("the result is not valid JSON: \(error)")
+        }
+        return try await session(from: run(SessionQueries.completeTask, [String(taskID), resultJSON]))
+    }
+
+    /// Fails the current attempt of a RUNNING step from outside the worker: it is retried with
+    /// backoff, or the session FAILS when its attempts are spent.
+    public func failTask(_ taskID: Int64, error message: String) async throws -> Session {
+        try await session(from: run(SessionQueries.failTask, [String(taskID), message]))
+    }
+
+    /// Active tasks by status, ready tasks and sessions by status, for `/metrics`.
+    public func queueDepth() async throws -> (tasksByStatus: [String: Int], readyTasks: Int, sessionsByStatus: [String: Int]) {
+        let result = try await run(SessionQueries.queueDepth)
+        var tasks: [String: Int] = [:], sessions: [String: Int] = [:], ready = 0
+        for row in result.records {
+            let n = try row.int("n")
+            switch row["what"] {
+            case "task": tasks[row["key"] ?? ""] = n
+            case "session": sessions[row["key"] ?? ""] = n
+            default: ready = n
+            }
+        }
+        return (tasks, ready, sessions)
+    }
+
     /// The session, or `BatonError.unknownSession`.
     public func session(_ id: String) async throws -> Session {
         let result = try await run(SessionQueries.get, [id])

@@ -29,8 +29,9 @@ public struct HandlerRegistry: Sendable {
         public var description: String
     }
 
-    /// Parses `BATON_HANDLER`; `maxOutputBytes` goes to command handlers.
-    public static func parse(_ spec: String, maxOutputBytes: Int = 1 << 20) throws -> HandlerRegistry {
+    /// Parses `BATON_HANDLER`; `maxOutputBytes` limits what command and HTTP handlers may
+    /// return, `timeoutMs` (`WORKER_TIMEOUT`) bounds an HTTP exchange.
+    public static func parse(_ spec: String, maxOutputBytes: Int = 1 << 20, timeoutMs: Int = 300_000) throws -> HandlerRegistry {
         var registry = HandlerRegistry()
         let parts = splitMap(spec)
         guard !parts.isEmpty else {
@@ -39,22 +40,23 @@ public struct HandlerRegistry: Sendable {
         for part in parts {
             if let equals = part.firstIndex(of: "="), !part[..<equals].contains(":") {
                 let kind = String(part[..<equals]).trimmingCharacters(in: .whitespaces)
-                let handler = try handlerFor(String(part[part.index(after: equals)...]), maxOutputBytes: maxOutputBytes)
+                let handler = try handlerFor(String(part[part.index(after: equals)...]), maxOutputBytes: maxOutputBytes, timeoutMs: timeoutMs)
                 guard !kind.isEmpty else { throw InvalidSpec(description: "BATON_HANDLER entry '\(part)' has an empty kind") }
                 registry.byKind[kind] = handler
             } else {
-                registry.fallback = try handlerFor(part, maxOutputBytes: maxOutputBytes)
+                registry.fallback = try handlerFor(part, maxOutputBytes: maxOutputBytes, timeoutMs: timeoutMs)
             }
         }
         return registry
     }
 
-    /// Entries are separated by commas, so a command's arguments cannot contain commas.
+    /// Entries are separated by commas, so a command's arguments (and a handler URL) cannot
+    /// contain commas.
     private static func splitMap(_ spec: String) -> [String] {
         spec.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
-    static func handlerFor(_ raw: String, maxOutputBytes: Int) throws -> any StepHandler {
+    static func handlerFor(_ raw: String, maxOutputBytes: Int, timeoutMs: Int) throws -> any StepHandler {
         let spec = raw.trimmingCharacters(in: .whitespaces)
         if spec == "builtin:echo" { return EchoHandler() }
         if spec.hasPrefix("command:") {
@@ -65,7 +67,7 @@ public struct HandlerRegistry: Sendable {
             return try CommandHandler(program: program, arguments: Array(words.dropFirst()), maxOutputBytes: maxOutputBytes)
         }
         if spec.hasPrefix("http://") || spec.hasPrefix("https://") {
-            throw InvalidSpec(description: "HTTP step handlers are not available in this build yet; use command: or builtin:echo")
+            return try HTTPHandler(url: spec, timeoutMs: timeoutMs, maxOutputBytes: maxOutputBytes)
         }
         throw InvalidSpec(description: "unknown handler '\(spec)'; use builtin:echo, command:/path/to/program, or http(s)://…")
     }

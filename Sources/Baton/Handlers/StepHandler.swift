@@ -30,3 +30,18 @@ public struct ClosureHandler: StepHandler {
 
     public func run(_ step: StepContext) async throws -> String { try await body(step) }
 }
+
+/// Thrown by a handler whose step continues elsewhere (an HTTP handler answered 202): the step
+/// stays RUNNING without holding a worker slot until `baton.complete_task` / `baton.fail_task`
+/// (or `POST /api/tasks/{id}/complete|fail`) finishes it. Past `WORKER_TIMEOUT` from its start
+/// the rescuer fails the attempt.
+public struct StepDeferred: Error, Sendable, CustomStringConvertible {
+    /// Why, for the log (for example "202 Accepted from http://…").
+    public var reason: String
+
+    public init(_ reason: String) {
+        self.reason = reason
+    }
+
+    public var description: String { "step continues elsewhere: \(reason)" }
+}

@@ -18,6 +18,8 @@ enum SessionQueries {
     static let proceed = "SELECT \(sessionColumns) FROM baton.proceed($1) s"
     static let retry = "SELECT \(sessionColumns) FROM baton.retry($1) s"
     static let cancel = "SELECT \(sessionColumns) FROM baton.cancel($1) s"
+    static let completeTask = "SELECT \(sessionColumns) FROM baton.complete_task($1::bigint, $2::jsonb) s"
+    static let failTask = "SELECT \(sessionColumns) FROM baton.fail_task($1::bigint, $2) s"
     static let get = "SELECT \(sessionColumns) FROM baton.sessions s WHERE s.id = $1"
     /// Newest first; `$3`/`$4` are the cursor (created_at, id) of the last row of the previous page.
     static let list = """
@@ -43,6 +45,14 @@ enum SessionQueries {
         UNION ALL SELECT 'task', status, count(*) FROM baton.tasks GROUP BY status
         UNION ALL SELECT 'ready', '', count(*) FROM baton.tasks WHERE status = 'PENDING' AND run_at <= now()
         UNION ALL SELECT 'attempt', outcome, count(*) FROM baton.attempts GROUP BY outcome
+        """
+    /// What `/metrics` reports each scrape: active tasks by status (through the partial
+    /// index, so cheap however long the history), ready tasks, and sessions by status.
+    static let queueDepth = """
+        SELECT 'task' AS what, status AS key, count(*) AS n FROM baton.tasks
+        WHERE status IN ('PENDING', 'RUNNING') GROUP BY status
+        UNION ALL SELECT 'ready', '', count(*) FROM baton.tasks WHERE status = 'PENDING' AND run_at <= now()
+        UNION ALL SELECT 'session', status, count(*) FROM baton.sessions GROUP BY status
         """
     static let ping = "SELECT 1 AS ok"
 }

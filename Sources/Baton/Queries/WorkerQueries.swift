@@ -36,15 +36,26 @@ struct StepOutcome: Sendable {
         case succeeded(json: String)
         /// `retryDelayMs` nil: the session FAILS; otherwise the step runs again after it.
         case failed(message: String, retryDelayMs: Int?)
+        /// The step continues elsewhere (see `StepDeferred`) and stays RUNNING without a worker.
+        case deferred(reason: String)
+
+        var isDeferred: Bool {
+            if case .deferred = self { return true }
+            return false
+        }
     }
     var taskId: Int64
     var sessionId: String
+    var kind: String
+    var step: Step
     var attempt: Int
     var generation: Int
     var result: Result
     var startedAt: String
     var finishedAt: String
     var inputJSON: String
+    /// How long the handler ran, for the step duration metric.
+    var durationNanoseconds: Int64 = 0
 }
 
 /// The worker's statements: prepared once on its direct connection (see sql/0004_worker.sql).
@@ -65,6 +76,9 @@ enum WorkerQueries {
         $6::text[], $7::int[], $8::timestamptz[], $9::timestamptz[], $10::jsonb[], $11::boolean[], \
         $12::int, $13::text[], $14::int, $15::int)
         """)
+    static let deferTasks = Statement(
+        "baton_defer_tasks",
+        "SELECT * FROM baton.defer_tasks($1, $2::bigint[], $3::int[], $4::int, $5::boolean[])")
     static let release = Statement(
         "baton_release_tasks",
         "SELECT baton.release_tasks($1, $2::bigint[], $3::int[], $4::boolean[]) AS released")
@@ -125,6 +139,8 @@ extension DatabaseConnection {
                 ok.append(true); results.append(json); errors.append(nil); delays.append(nil)
             case .failed(let message, let delay):
                 ok.append(false); results.append(nil); errors.append(message); delays.append(delay)
+            case .deferred(let reason):
+                preconditionFailure("a deferred step (\(reason)) is handed off with deferSteps, not finished")
             }
         }
         return [
@@ -141,6 +157,23 @@ extension DatabaseConnection {
             // Only locks taken on this very connection are still held.
             PGText.array(outcomes.map { $0.generation == generation }),
         ]
+    }
+
+    /// Hands off steps whose handler said they continue elsewhere: they stay RUNNING, their
+    /// session locks are released, and they fail `timeoutMs` after their start unless finished.
+    /// Returns DEFERRED or DISCARDED for each task.
+    func deferSteps(worker: String, _ outcomes: [StepOutcome], timeoutMs: Int) throws(DatabaseError) -> [Int64: String] {
+        let generation = self.generation
+        let result = try execute(WorkerQueries.deferTasks, [
+            worker,
+            PGText.array(outcomes.map(\.taskId)),
+            PGText.array(outcomes.map(\.attempt)),
+            String(timeoutMs),
+            PGText.array(outcomes.map { $0.generation == generation }),
+        ])
+        var out: [Int64: String] = [:]
+        for row in result.records { out[try row.int64("task_id")] = try row.string("outcome") }
+        return out
     }
 
     /// Gives steps back unfinished, without spending their attempt.

@@ -6,12 +6,14 @@ import Logging
 struct Rescuer: Sendable {
     var pool: ConnectionPool
     var intervalMs: Int
+    var metrics: WorkerMetrics
     var logger: Logger
 
     func run() async {
         while !Task.isCancelled {
             do {
                 let rescued = try await pool.query(WorkerQueries.rescue)
+                metrics.stepsRescued(rescued.records.count)
                 for row in rescued.records {
                     logger.warning("rescued a step whose worker went away", metadata: [
                         "task": "\(row["task_id"] ?? "?")", "session": "\(row["session_id"] ?? "?")",

@@ -9,6 +9,7 @@ struct StepRunner: Sendable {
 
     func run(_ claimed: ClaimedStep) async -> StepOutcome {
         let startedAt = Timestamp.now()
+        let clockStart = ContinuousClock.now
         let context = claimed.context
         let result: StepOutcome.Result
         if let handler = handlers.handler(for: context.kind) {
@@ -17,9 +18,11 @@ struct StepRunner: Sendable {
             result = .failed(message: "no handler for kind '\(context.kind)'; map it in BATON_HANDLER", retryDelayMs: nil)
         }
         return StepOutcome(
-            taskId: context.taskId, sessionId: context.sessionId, attempt: context.attempt,
+            taskId: context.taskId, sessionId: context.sessionId, kind: context.kind, step: context.step,
+            attempt: context.attempt,
             generation: claimed.generation, result: result, startedAt: startedAt,
-            finishedAt: Timestamp.now(), inputJSON: context.documentJSON)
+            finishedAt: Timestamp.now(), inputJSON: context.documentJSON,
+            durationNanoseconds: (ContinuousClock.now - clockStart).nanoseconds)
     }
 
     private func attempt(_ handler: any StepHandler, _ claimed: ClaimedStep) async -> StepOutcome.Result {
@@ -34,6 +37,8 @@ struct StepRunner: Sendable {
             } catch {
                 return failure("the handler returned text that is not storable JSON (\(error))", claimed, permanent: false)
             }
+        case .failure(let deferral as StepDeferred):
+            return .deferred(reason: deferral.reason)
         case .failure(let error as StepFailure):
             return failure(error.message, claimed, permanent: error.permanent)
         case .failure(let error):
@@ -74,6 +79,13 @@ extension StepRunner {
         handler.cancel()
         timer.cancel()
         return result
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -12,18 +13,22 @@ public final class Worker: Service {
     let handlers: HandlerRegistry
     let direct: ConnectionSettings
     let pool: ConnectionPool
+    let metrics: WorkerMetrics
     let logger: Logger
 
     /// - Parameters:
     ///   - direct: `DIRECT_URL`: LISTEN, the claim/commit connection that holds session locks,
     ///     and prepared statements.
     ///   - pool: `DATABASE_URL` connections for everything else (the rescuer).
+    ///   - metrics: where steps, durations and pickup latency are counted.
     public init(configuration: WorkerConfiguration, handlers: HandlerRegistry, direct: ConnectionSettings,
-                pool: ConnectionPool, logger: Logger = Logger(label: "baton.worker")) {
+                pool: ConnectionPool, metrics: WorkerMetrics = WorkerMetrics(),
+                logger: Logger = Logger(label: "baton.worker")) {
         self.configuration = configuration
         self.handlers = handlers
         self.direct = direct
         self.pool = pool
+        self.metrics = metrics
         var logger = logger
         logger[metadataKey: "worker"] = "\(configuration.workerID)"
         self.logger = logger
@@ -37,7 +42,9 @@ public final class Worker: Service {
         var settings = direct
         settings.overrides["application_name"] = "baton-worker"
         let connection = DatabaseConnection(settings: settings, label: "worker", preparedStatements: true)
-        let listener = NotificationListener(settings: direct, pingIntervalMs: configuration.listenerPingMs, logger: logger)
+        let listener = NotificationListener(
+            settings: direct, channels: [NotificationListener.taskChannel],
+            pingIntervalMs: configuration.listenerPingMs, logger: logger)
         let config = configuration
         logger.info("worker starting", metadata: [
             "database": "\(direct.safeDescription)", "batch_size": "\(config.batchSize)",
@@ -51,7 +58,19 @@ public final class Worker: Service {
                         switch event {
                         case .listening: inbox.post { $0.listening = true; $0.scan = true }
                         case .notification(let note) where note.channel == NotificationListener.taskChannel:
-                            inbox.post { $0.scan = true }
+                            if note.payload.hasPrefix("at:") {
+                                // A step queued for later: scan when it becomes ready.
+                                let epochMs = Int64(note.payload.dropFirst(3)) ?? 0
+                                inbox.post { $0.readyAt.append(epochMs) }
+                                return
+                            }
+                            let now = ContinuousClock.now
+                            inbox.post { news in
+                                news.scan = true
+                                for id in note.payload.split(separator: ",") {
+                                    if let id = Int64(id) { news.notified[id] = now }
+                                }
+                            }
                         case .notification, .lost: break
                         }
                     }
@@ -63,8 +82,8 @@ public final class Worker: Service {
                         inbox.post { $0.scan = true }
                     }
                 }
-                group.addTask { [pool, logger] in
-                    await Rescuer(pool: pool, intervalMs: config.rescueIntervalMs, logger: logger).run()
+                group.addTask { [pool, logger, metrics] in
+                    await Rescuer(pool: pool, intervalMs: config.rescueIntervalMs, metrics: metrics, logger: logger).run()
                 }
                 try await self.loop(inbox: inbox, connection: connection, group: &group)
                 group.cancelAll()
@@ -88,6 +107,8 @@ public final class Worker: Service {
         var shuttingDown = false
         var backoff = ReconnectBackoff()
         var databaseDown = false
+        // When a notification named each task, for the notify→start latency metric.
+        var notifiedAt: [Int64: ContinuousClock.Instant] = [:]
 
         func schedule(afterMs delay: Int, _ update: @escaping @Sendable (inout WorkerInbox.News) -> Void) {
             group.addTask {
@@ -98,8 +119,12 @@ public final class Worker: Service {
 
         /// Runs what a claim returned and decides whether to look for more.
         func start(_ claimed: Claimed, wanted: Int) {
+            let now = ContinuousClock.now
             for step in claimed.steps {
                 running[step.context.taskId] = step
+                if let notified = notifiedAt.removeValue(forKey: step.context.taskId) {
+                    metrics.notifiedStepStarted(afterNanoseconds: (now - notified).nanoseconds)
+                }
                 group.addTask {
                     let outcome = await runner.run(step)
                     inbox.post { $0.finished.append(outcome) }
@@ -116,10 +141,17 @@ public final class Worker: Service {
 
         for await _ in inbox.doorbell {
             let news = inbox.take()
+            notifiedAt.merge(news.notified) { old, _ in old }
+            // Ids of tasks another worker took never come back here; bound what is kept.
+            if notifiedAt.count > 10_000 { notifiedAt.removeAll(keepingCapacity: true) }
             for outcome in news.finished where running.removeValue(forKey: outcome.taskId) != nil {
                 unflushed.append(outcome)
             }
             if news.listening { listening = true }
+            if let earliest = news.readyAt.min() {
+                let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+                schedule(afterMs: Int(max(0, min(earliest - nowMs, Int64(config.pollIntervalMs)))) + 1) { $0.scan = true }
+            }
             if news.scan { wantScan = true }
             if news.shutdown && !shuttingDown {
                 shuttingDown = true
@@ -185,18 +217,33 @@ public final class Worker: Service {
     /// Commits a batch, claiming up to `limit` next steps in the same transaction (nil: no claim
     /// was made). If the server refuses the batch as a whole (not a lost connection), commits
     /// each step alone so one bad result cannot hold back the others.
-    private func commit(_ outcomes: [StepOutcome], claimUpTo limit: Int,
+    private func commit(_ all: [StepOutcome], claimUpTo limit: Int,
                         on connection: DatabaseConnection) async throws -> ([Int64: String], Claimed?) {
+        var deferredResults: [Int64: String] = [:]
+        let deferred = all.filter(\.result.isDeferred)
+        if !deferred.isEmpty {
+            deferredResults = try await connection.deferSteps(
+                worker: configuration.workerID, deferred, timeoutMs: configuration.stepTimeoutMs)
+            record(deferredResults, deferred)
+        }
+        let outcomes = deferred.isEmpty ? all : all.filter { !$0.result.isDeferred }
+        if outcomes.isEmpty { return (deferredResults, nil) }
+        let (results, claimed) = try await commitFinished(outcomes, claimUpTo: limit, on: connection)
+        return (results.merging(deferredResults) { new, _ in new }, claimed)
+    }
+
+    private func commitFinished(_ outcomes: [StepOutcome], claimUpTo limit: Int,
+                                on connection: DatabaseConnection) async throws -> ([Int64: String], Claimed?) {
         let refusal: DatabaseError
         do {
             if limit > 0 {
                 let (result, claimed) = try await connection.finishAndClaim(
                     worker: configuration.workerID, outcomes, limit: limit, kinds: claimKinds, policy: configuration.retry)
-                logDiscarded(result, outcomes)
+                record(result, outcomes)
                 return (result, claimed)
             }
             let result = try await connection.finishSteps(worker: configuration.workerID, outcomes)
-            logDiscarded(result, outcomes)
+            record(result, outcomes)
             return (result, nil)
         } catch {
             if error.isConnectionLoss { throw error }
@@ -207,6 +254,7 @@ public final class Worker: Service {
         for outcome in outcomes {
             merged.merge(try await commitAlone(outcome, on: connection)) { _, new in new }
         }
+        record(merged, outcomes)
         return (merged, nil)
     }
 
@@ -223,10 +271,19 @@ public final class Worker: Service {
         return try await connection.finishSteps(worker: configuration.workerID, [outcome])
     }
 
-    private func logDiscarded(_ result: [Int64: String], _ outcomes: [StepOutcome]) {
-        for outcome in outcomes where result[outcome.taskId] == "DISCARDED" {
-            logger.notice("step result discarded: the session was cancelled or the step was handed on",
-                          metadata: ["task": "\(outcome.taskId)", "session": "\(outcome.sessionId)", "attempt": "\(outcome.attempt)"])
+    /// Counts committed outcomes and logs the discarded ones.
+    private func record(_ result: [Int64: String], _ outcomes: [StepOutcome]) {
+        for outcome in outcomes {
+            guard let verdict = result[outcome.taskId] else { continue }
+            metrics.stepFinished(kind: outcome.kind, step: outcome.step.rawValue, outcome: verdict,
+                                 durationNanoseconds: outcome.durationNanoseconds)
+            if verdict == "DISCARDED" {
+                logger.notice("step result discarded: the session was cancelled or the step was handed on",
+                              metadata: ["task": "\(outcome.taskId)", "session": "\(outcome.sessionId)", "attempt": "\(outcome.attempt)"])
+            } else if verdict == "DEFERRED" {
+                logger.debug("step handed off; it stays RUNNING until completed or failed from outside",
+                             metadata: ["task": "\(outcome.taskId)", "session": "\(outcome.sessionId)"])
+            }
         }
     }
 

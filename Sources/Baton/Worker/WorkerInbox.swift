@@ -12,6 +12,10 @@ final class WorkerInbox: Sendable {
         var listening = false
         var shutdown = false
         var graceOver = false
+        /// Task ids named by notifications, with the time each arrived.
+        var notified: [Int64: ContinuousClock.Instant] = [:]
+        /// Wall-clock times (epoch ms) at which steps queued for later become ready.
+        var readyAt: [Int64] = []
     }
 
     private let news = Mutex(News())

@@ -34,7 +34,7 @@ final class TestDatabase: Sendable {
     private init(name: String, url: String) throws {
         self.name = name
         self.url = url
-        self.settings = try ConnectionSettings(url)
+        self.settings = try ConnectionSettings(url, applicationName: "baton-test")
         self.pool = ConnectionPool(settings: settings, maxConnections: 4)
         self.client = BatonClient(pool: pool)
     }
