@@ -295,7 +295,8 @@ function renderSession(v, d) {
       steps.map(renderStep));
   });
 
-  $('view').replaceChildren(
+  // replaceChildren neither flattens arrays nor skips nulls: do both here.
+  $('view').replaceChildren(...[
     el('div', { class: 'row' },
       el('h2', { style: 'margin:0;flex:1;overflow-wrap:anywhere' }, 'Session ', el('code', {}, s.id)),
       el('span', { id: 'live', class: 'muted' }, 'live'),
@@ -314,7 +315,8 @@ function renderSession(v, d) {
       el('span', { class: 'muted' }, 'created'), el('span', { title: s.createdAt }, fmtTime(s.createdAt)),
       el('span', { class: 'muted' }, 'updated'), el('span', { title: s.updatedAt }, fmtTime(s.updatedAt))),
     el('h3', {}, 'Input'), el('pre', {}, pretty(s.input)),
-    el('h3', {}, 'Phases'), phases.length ? phases : el('p', { class: 'muted' }, 'No steps yet.'));
+    el('h3', {}, 'Phases'), phases.length ? phases : el('p', { class: 'muted' }, 'No steps yet.'),
+  ].flat().filter((c) => c != null));
 }
 
 function renderStep(st) {

@@ -38,9 +38,9 @@ enum JSONBody {
         } catch is NIOTooManyBytesError {
             throw tooLarge(limit)
         }
-        guard let text = buffer.getString(at: buffer.readerIndex, length: buffer.readableBytes),
-              String(decoding: text.utf8, as: UTF8.self) == text else {
-            throw APIError.badJSON("the request body is not valid UTF-8")
+        guard let bytes = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes),
+              let text = String(validating: bytes, as: UTF8.self) else {
+            throw APIError.badJSON("the request body is not valid UTF-8; send JSON encoded as UTF-8")
         }
         return text
     }

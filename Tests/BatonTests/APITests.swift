@@ -150,6 +150,8 @@ struct APITests {
                 #expect(reply.errorMessage.contains(fragment), "\(method) \(path): '\(reply.errorMessage)' lacks '\(fragment)'")
                 #expect(!reply.body.contains(db.url) && !reply.body.contains("postgresql://"))
             }
+            let notUTF8 = try await http.send("POST", "/api/sessions", bytes: Array(#"{"phases": 1, "id": "x"#.utf8) + [0xFF, 0x22, 0x7D])
+            #expect(notUTF8.status == 400 && notUTF8.errorMessage.contains("not valid UTF-8"), "\(notUTF8.body)")
             #expect(try await db.scalar("SELECT count(*) FROM baton.sessions") == before, "no bad request changed anything")
             // A session that exists can be created only once.
             #expect(try await http.post("/api/sessions", #"{"phases": 1, "id": "twice"}"#).status == 201)

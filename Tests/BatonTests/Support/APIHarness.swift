@@ -27,12 +27,17 @@ struct HTTPTestClient: Sendable {
 
     func send(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:],
               timeoutSeconds: Int64 = 60) async throws -> HTTPReply {
+        try await send(method, path, bytes: body.map { Array($0.utf8) }, headers: headers, timeoutSeconds: timeoutSeconds)
+    }
+
+    func send(_ method: String, _ path: String, bytes body: [UInt8]?, headers: [String: String] = [:],
+              timeoutSeconds: Int64 = 60) async throws -> HTTPReply {
         var request = HTTPClientRequest(url: base + path)
         request.method = .init(rawValue: method)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: body))
+            request.body = .bytes(ByteBuffer(bytes: body))
         }
         let response = try await client.execute(request, timeout: .seconds(timeoutSeconds))
         let buffer = try await response.body.collect(upTo: 16 << 20)
