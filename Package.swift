@@ -61,6 +61,7 @@ let package = Package(
             name: "BatonCLI",
             dependencies: [
                 "Baton", "BatonAPI",
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

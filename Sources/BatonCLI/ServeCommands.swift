@@ -7,6 +7,7 @@ import Logging
 import Prometheus
 import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 /// How the HTTP API runs (every option also an environment variable).
 struct APIOptions: ParsableArguments {
@@ -118,8 +119,25 @@ func serve(database: DatabaseOptions, worker options: WorkerOptions?, api: APICo
         gracefulShutdownSignals: [.sigterm, .sigint],
         cancellationSignals: [],
         logger: logger))
+    let escalation = Task { await exitOnSecondSignal(logger: logger) }
+    defer { escalation.cancel() }
     try await group.run()
     await pool.close()
+}
+
+/// The first SIGTERM/SIGINT starts a graceful shutdown (the service group's own handler); a
+/// second one means "now": exit at once with 128 + the signal. Steps still running are left
+/// to the rescuer, and command handlers die with the process (PR_SET_PDEATHSIG).
+private func exitOnSecondSignal(logger: Logger) async {
+    var seen = 0
+    for await signal in await UnixSignalsSequence(trapping: [.sigterm, .sigint]) {
+        seen += 1
+        if seen >= 2 {
+            logger.warning("second signal during shutdown: exiting now; unfinished steps go to the rescuer",
+                           metadata: ["signal": "\(signal)"])
+            exit(128 + signal.rawValue)
+        }
+    }
 }
 
 /// Runs the preparation, checks the schema, then the services. Graceful shutdown reaches the

@@ -80,4 +80,23 @@ struct APIProcessTests {
         let after = try await runBaton(["health", "--url", http.base], environment: [:])
         #expect(after.status == 1 && after.output.contains("no Baton API answers"), "\(after.output)")
     }
+
+    @Test("a second SIGTERM during the graceful shutdown exits at once (128 + 15); the step is left to the rescuer")
+    func secondSignal() async throws {
+        let db = try await TestDatabase.create()
+        let (process, _) = try await start(["start", "--handler", "builtin:echo"], db, environment: ["BATON_SHUTDOWN_GRACE": "600000"])
+        defer { process.kill(SIGKILL) }
+        let id = try await db.createSession(input: #"{"delayMs": 600000}"#)
+        try await db.awaitStatus(id, .thinking)
+        process.kill(SIGTERM)
+        let deadline = Date().addingTimeInterval(60)
+        while !process.output.contains("shutting down: no new steps") {
+            guard Date() < deadline else { throw TestFailure("no graceful shutdown began: \(process.output)") }
+            try await Task.sleep(for: .milliseconds(20))  // allowed: polling a child's log file, which has no notification
+        }
+        process.kill(SIGTERM)
+        #expect(await process.waitForExit() == 128 + SIGTERM, "\(process.output)")
+        #expect(try await db.scalar("SELECT status FROM baton.tasks WHERE session_id = $1", [id]) == "RUNNING",
+                "not given back: the process did not wait for its step")
+    }
 }
