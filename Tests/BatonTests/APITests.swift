@@ -199,6 +199,40 @@ struct APITests {
         }
     }
 
+    @Test("100 concurrent requests through a pool of 5 all succeed; with no connection free in time, 503 says so")
+    func poolExhaustion() async throws {
+        let db = try await TestDatabase.create()
+        _ = try await db.createSession(kind: "idle")
+        let pool = ConnectionPool(settings: db.settings, maxConnections: 5, acquireTimeoutMs: 30_000)
+        try await withAPI(db, pool: pool) { http, _ in
+            let replies = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<100 { group.addTask { try await http.get("/api/sessions?kind=idle").status } }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(replies.count == 100 && replies.allSatisfy { $0 == 200 }, "\(Dictionary(grouping: replies) { $0 }.mapValues(\.count))")
+        }
+        // One connection, held elsewhere: the request waits its limit, then gets a clear 503.
+        let tiny = ConnectionPool(settings: db.settings, maxConnections: 1, acquireTimeoutMs: 200)
+        try await withAPI(db, pool: tiny) { http, _ in
+            let (held, release) = AsyncStream.makeStream(of: Void.self)
+            let (taken, announce) = AsyncStream.makeStream(of: Void.self)
+            let holder = Task {
+                try await tiny.withConnection { _ in
+                    announce.yield()
+                    for await _ in held { break }
+                }
+            }
+            var iterator = taken.makeAsyncIterator()
+            _ = await iterator.next()
+            let reply = try await http.get("/api/sessions")
+            #expect(reply.status == 503 && reply.errorCode == "database_unavailable", "\(reply.body)")
+            #expect(reply.errorMessage.contains("no database connection became free in time"), "\(reply.body)")
+            release.yield()
+            try await holder.value
+            #expect(try await http.get("/api/sessions").status == 200, "served again once the connection is back")
+        }
+    }
+
     @Test("a waiting progress request returns when the session changes, with the new state")
     func longPoll() async throws {
         let db = try await TestDatabase.create()
