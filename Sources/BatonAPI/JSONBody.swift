@@ -26,11 +26,9 @@ enum JSONBody {
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    /// The body as text, refusing more than `limit` bytes with 413.
+    /// The body as text, refusing more than `limit` bytes with 413 (a declared Content-Length
+    /// over the limit is refused earlier, by `BodyLimitMiddleware`).
     static func text(of request: Request, limit: Int) async throws -> String {
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
-            throw tooLarge(limit)
-        }
         var request = request
         let buffer: ByteBuffer
         do {

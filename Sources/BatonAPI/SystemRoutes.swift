@@ -47,7 +47,7 @@ struct SystemRoutes: Sendable {
                     .set(to: Double(depth.sessionsByStatus[status.rawValue] ?? 0))
             }
             gauge("sessions_awaiting_proceed", "Sessions waiting at the gate for a person")
-                .set(to: Double(depth.sessionsByStatus[SessionStatus.awaitingProceed.rawValue] ?? 0))
+                .set(to: Double(depth.awaitingProceed))
             up.set(to: 1)
         } catch {
             up.set(to: 0)

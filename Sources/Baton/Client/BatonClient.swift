@@ -64,19 +64,10 @@ public struct BatonClient: Sendable {
         try await session(from: run(SessionQueries.failTask, [String(taskID), message]))
     }
 
-    /// Active tasks by status, ready tasks and sessions by status, for `/metrics`.
-    public func queueDepth() async throws -> (tasksByStatus: [String: Int], readyTasks: Int, sessionsByStatus: [String: Int]) {
-        let result = try await run(SessionQueries.queueDepth)
-        var tasks: [String: Int] = [:], sessions: [String: Int] = [:], ready = 0
-        for row in result.records {
-            let n = try row.int("n")
-            switch row["what"] {
-            case "task": tasks[row["key"] ?? ""] = n
-            case "session": sessions[row["key"] ?? ""] = n
-            default: ready = n
-            }
-        }
-        return (tasks, ready, sessions)
+    /// What `/metrics` reads on each scrape: like `stats()`, but tasks are counted only when
+    /// PENDING or RUNNING (cheap however long the history) and attempts not at all.
+    public func queueDepth() async throws -> Stats {
+        try Self.stats(from: await run(SessionQueries.queueDepth))
     }
 
     /// The session, or `BatonError.unknownSession`.
@@ -154,7 +145,11 @@ public struct BatonClient: Sendable {
 
     /// Counts by status.
     public func stats() async throws -> Stats {
-        let result = try await run(SessionQueries.stats)
+        try Self.stats(from: await run(SessionQueries.stats))
+    }
+
+    /// Rows of (what, key, n), as `SessionQueries.stats` and `.queueDepth` return them.
+    static func stats(from result: QueryResult) throws -> Stats {
         var stats = Stats(sessionsByStatus: [:], tasksByStatus: [:], readyTasks: 0, awaitingProceed: 0, attemptsByOutcome: [:])
         for row in result.records {
             let n = try row.int("n")

@@ -93,10 +93,8 @@ public struct HTTPHandler: StepHandler {
     /// The URL without user information, for messages and logs.
     static func redacted(_ url: String) -> String {
         guard var parts = URLComponents(string: url) else { return "the handler URL" }
-        if parts.user != nil || parts.password != nil {
-            parts.user = nil
-            parts.password = nil
-        }
+        parts.user = nil
+        parts.password = nil
         parts.query = nil
         return parts.string ?? "the handler URL"
     }

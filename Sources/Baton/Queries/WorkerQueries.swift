@@ -124,7 +124,11 @@ extension DatabaseConnection {
     /// Commits finished attempts in one transaction; returns each task's outcome
     /// (SUCCEEDED, RETRY, FAILED, DISCARDED).
     func finishSteps(worker: String, _ outcomes: [StepOutcome]) throws(DatabaseError) -> [Int64: String] {
-        let result = try execute(WorkerQueries.finish, Self.finishParameters(worker, outcomes, generation: generation))
+        try Self.outcomes(execute(WorkerQueries.finish, Self.finishParameters(worker, outcomes, generation: generation)))
+    }
+
+    /// (task_id, outcome) rows as a map.
+    static func outcomes(_ result: QueryResult) throws(DatabaseError) -> [Int64: String] {
         var out: [Int64: String] = [:]
         for row in result.records { out[try row.int64("task_id")] = try row.string("outcome") }
         return out
@@ -171,9 +175,7 @@ extension DatabaseConnection {
             String(timeoutMs),
             PGText.array(outcomes.map { $0.generation == generation }),
         ])
-        var out: [Int64: String] = [:]
-        for row in result.records { out[try row.int64("task_id")] = try row.string("outcome") }
-        return out
+        return try Self.outcomes(result)
     }
 
     /// Gives steps back unfinished, without spending their attempt.

@@ -2,33 +2,45 @@ import CoreMetrics
 import Synchronization
 
 /// What a worker reports through swift-metrics (the API serves it at `/metrics` in Prometheus
-/// text). Handles are created once per label set and cached: creating one per step would go
-/// through the factory's lock on the hot path.
+/// text). Handles are created once per (kind, step, outcome) and cached: the commit path looks
+/// one up per step, so the key is a plain struct (no string building), and only a first sight
+/// goes through the factory.
 public final class WorkerMetrics: Sendable {
+    private struct StepKey: Hashable {
+        var kind: String
+        var step: String
+        var outcome: String
+    }
+
+    private struct Handles {
+        var steps: Counter
+        var retries: Counter?
+        var duration: Timer
+    }
+
     private let factory: any MetricsFactory
-    private let counters = Mutex<[String: Counter]>([:])
-    private let timers = Mutex<[String: Timer]>([:])
+    private let handles = Mutex<[StepKey: Handles]>([:])
     private let notifyToStart: Timer
+    private let rescued: Counter
 
     /// - Parameter factory: where the metrics go; `MetricsSystem.factory` by default.
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         self.factory = factory
         notifyToStart = Timer(label: "baton_notify_to_start_seconds", dimensions: [], preferredDisplayUnit: .seconds, factory: factory)
+        rescued = Counter(label: "baton_steps_rescued_total", dimensions: [], factory: factory)
     }
 
     /// A committed step: outcome is SUCCEEDED, RETRY, FAILED, DISCARDED or DEFERRED.
     func stepFinished(kind: String, step: String, outcome: String, durationNanoseconds: Int64) {
-        counter("baton_steps_total", [("kind", kind), ("step", step), ("outcome", outcome.lowercased())]).increment()
-        if outcome == "RETRY" {
-            counter("baton_step_retries_total", [("kind", kind), ("step", step)]).increment()
-        }
-        timer("baton_step_duration_seconds", [("kind", kind), ("step", step)]).recordNanoseconds(durationNanoseconds)
+        let handles = handles(StepKey(kind: kind, step: step, outcome: outcome))
+        handles.steps.increment()
+        handles.retries?.increment()
+        handles.duration.recordNanoseconds(durationNanoseconds)
     }
 
     /// Steps the rescuer took back from a worker that went away (or a deferred step past its deadline).
     func stepsRescued(_ count: Int) {
-        guard count > 0 else { return }
-        counter("baton_steps_rescued_total", []).increment(by: count)
+        if count > 0 { rescued.increment(by: count) }
     }
 
     /// Time from the notification that named a task to its handler's start.
@@ -36,27 +48,16 @@ public final class WorkerMetrics: Sendable {
         notifyToStart.recordNanoseconds(nanoseconds)
     }
 
-    private func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
-        let key = Self.key(label, dimensions)
-        return counters.withLock { cache in
-            if let counter = cache[key] { return counter }
-            let counter = Counter(label: label, dimensions: dimensions, factory: factory)
-            cache[key] = counter
-            return counter
+    private func handles(_ key: StepKey) -> Handles {
+        handles.withLock { cache in
+            if let found = cache[key] { return found }
+            let step = [("kind", key.kind), ("step", key.step)]
+            let made = Handles(
+                steps: Counter(label: "baton_steps_total", dimensions: step + [("outcome", key.outcome.lowercased())], factory: factory),
+                retries: key.outcome == "RETRY" ? Counter(label: "baton_step_retries_total", dimensions: step, factory: factory) : nil,
+                duration: Timer(label: "baton_step_duration_seconds", dimensions: step, preferredDisplayUnit: .seconds, factory: factory))
+            cache[key] = made
+            return made
         }
-    }
-
-    private func timer(_ label: String, _ dimensions: [(String, String)]) -> Timer {
-        let key = Self.key(label, dimensions)
-        return timers.withLock { cache in
-            if let timer = cache[key] { return timer }
-            let timer = Timer(label: label, dimensions: dimensions, preferredDisplayUnit: .seconds, factory: factory)
-            cache[key] = timer
-            return timer
-        }
-    }
-
-    private static func key(_ label: String, _ dimensions: [(String, String)]) -> String {
-        dimensions.reduce(label) { $0 + "\u{1}" + $1.0 + "=" + $1.1 }
     }
 }

@@ -73,11 +73,14 @@ struct SchemaValidator {
         return found
     }
 
-    /// The schema of a response: document.paths[path][method].responses[status].content[contentType].schema (nil if the document has none).
+    /// The schema of a response: document.paths[path][method].responses[status] (following a
+    /// `$ref`).content[contentType].schema (nil if the document has none).
     func responseSchema(path: String, method: String, status: Int, contentType: String = "application/json") -> [String: Any]? {
         let paths = document["paths"] as? [String: Any]
         let operation = (paths?[path] as? [String: Any])?[method.lowercased()] as? [String: Any]
-        let response = (operation?["responses"] as? [String: Any])?[String(status)] as? [String: Any]
+        var response = (operation?["responses"] as? [String: Any])?[String(status)] as? [String: Any]
+        // Shared responses live under components/responses.
+        if let ref = response?["$ref"] as? String { response = resolve(ref) as? [String: Any] }
         let media = (response?["content"] as? [String: Any])?[contentType] as? [String: Any]
         return media?["schema"] as? [String: Any]
     }
