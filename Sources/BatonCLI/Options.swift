@@ -93,6 +93,15 @@ struct WorkerOptions: ParsableArguments {
     @Option(name: .customLong("rescue-interval"), help: "How often to look for steps of dead workers, ms (env BATON_RESCUE_INTERVAL, default 5000).")
     var rescueInterval: Int?
 
+    @Option(name: .customLong("heartbeat-interval"), help: "How often the worker says it is alive, ms (env WORKER_HEARTBEAT_INTERVAL, default 1000).")
+    var heartbeatInterval: Int?
+
+    @Option(name: .customLong("rescue-after"), help: "Silence after which a step whose session lock is free is rescued, ms (env BATON_RESCUE_AFTER, default 5000).")
+    var rescueAfter: Int?
+
+    @Option(name: .customLong("stale-after"), help: "Silence after which a worker is presumed dead even with its lock held, ms (env BATON_WORKER_STALE_AFTER, default 60000).")
+    var staleAfter: Int?
+
     @Option(name: .customLong("shutdown-grace"), help: "Time running steps get to finish on shutdown, ms (env BATON_SHUTDOWN_GRACE, default 30000).")
     var shutdownGrace: Int?
 
@@ -107,6 +116,9 @@ struct WorkerOptions: ParsableArguments {
             stepTimeoutMs: try intSetting(timeout, "WORKER_TIMEOUT", default: 300_000),
             pollIntervalMs: try intSetting(pollInterval, "WORKER_POLL_INTERVAL", default: 30_000),
             rescueIntervalMs: try intSetting(rescueInterval, "BATON_RESCUE_INTERVAL", default: 5_000),
+            heartbeatIntervalMs: try intSetting(heartbeatInterval, "WORKER_HEARTBEAT_INTERVAL", default: 1_000),
+            rescueAfterMs: try intSetting(rescueAfter, "BATON_RESCUE_AFTER", default: 5_000),
+            staleAfterMs: try intSetting(staleAfter, "BATON_WORKER_STALE_AFTER", default: 60_000),
             shutdownGraceMs: try intSetting(shutdownGrace, "BATON_SHUTDOWN_GRACE", default: 30_000),
             retry: RetryPolicy(
                 maxRetries: try intSetting(maxRetries, "MAX_RETRIES", default: 3),

@@ -151,7 +151,20 @@ struct Prepared: Service {
     func run() async throws {
         try await prepare()
         if Task.isShuttingDownGracefully { return }
-        try await requireSchema(pool)
+        // A server or worker started while PostgreSQL is down (or restarting) waits for it.
+        var backoff = ReconnectBackoff()
+        while true {
+            do {
+                try await requireSchema(pool)
+                break
+            } catch let error as DatabaseError where error.isUnreachable {
+                let delay = backoff.next()
+                logger.warning("database unreachable at start; waiting for it",
+                               metadata: ["error": "\(error)", "retry_in_ms": "\(delay)"])
+                try? await Task.sleep(for: .milliseconds(delay))
+                if Task.isShuttingDownGracefully || Task.isCancelled { return }
+            }
+        }
         if services.count == 1 {
             try await services[0].run()
             return

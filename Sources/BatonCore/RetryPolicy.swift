@@ -43,13 +43,15 @@ public struct RetryPolicy: Sendable, Hashable {
     }
 }
 
-/// Capped exponential backoff for reconnecting: 100 ms, 200 ms, … up to `cap`.
+/// Capped exponential backoff for reconnecting: 100 ms, 200 ms, … up to `cap`. The default
+/// cap (2 s) keeps a worker's return after a database restart well inside the rescuer's
+/// grace (`BATON_RESCUE_AFTER`, 5 s), so its finished steps are committed, not run again.
 public struct ReconnectBackoff: Sendable, Hashable {
     public var initialMs: Int
     public var capMs: Int
     public private(set) var failures = 0
 
-    public init(initialMs: Int = 100, capMs: Int = 5_000) {
+    public init(initialMs: Int = 100, capMs: Int = 2_000) {
         self.initialMs = initialMs
         self.capMs = capMs
     }

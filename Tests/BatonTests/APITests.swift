@@ -7,9 +7,10 @@ import Testing
 /// The HTTP API, started for real on loopback and spoken to over HTTP.
 @Suite("HTTP API")
 struct APITests {
-    @Test("every route: create, gate, proceed, detail, retry, cancel, list with filters and cursor, stats, health, docs")
-    func routes() async throws {
-        let db = try await TestDatabase.create()
+    @Test("every route: create, gate, proceed, detail, retry, cancel, list with filters and cursor, stats, health, docs; also through PgBouncer",
+          arguments: DatabaseRoute.allCases)
+    func routes(route: DatabaseRoute) async throws {
+        let db = try await TestDatabase.create(route: route)
         try await withWorker(db, configuration: testConfiguration(maxRetries: 0)) {
             try await withAPI(db) { http, _ in
                 // Create: 201, Location, the session; input numbers keep every digit.
@@ -233,9 +234,10 @@ struct APITests {
         }
     }
 
-    @Test("a waiting progress request returns when the session changes, with the new state")
-    func longPoll() async throws {
-        let db = try await TestDatabase.create()
+    @Test("a waiting progress request returns when the session changes, with the new state; also through PgBouncer",
+          arguments: DatabaseRoute.allCases)
+    func longPoll(route: DatabaseRoute) async throws {
+        let db = try await TestDatabase.create(route: route)
         try await withAPI(db) { http, server in
             #expect(try await http.post("/api/sessions", #"{"phases": 1, "id": "lp"}"#).status == 201)
             let first = try await http.get("/api/sessions/lp/progress")

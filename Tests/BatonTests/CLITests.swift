@@ -81,12 +81,22 @@ import Testing
         ]
         for url in urls {
             for command in [["migrate"], ["health"], ["session", "list"], ["stats", "--json"], ["worker", "--handler", "builtin:echo"]] {
+                if command[0] == "worker" && url == urls[1] { continue }  // waits for the database: below
                 let result = try await runBaton(command, environment: ["DATABASE_URL": url])
                 #expect(result.status != 0, "\(command) must fail")
                 #expect(!result.output.contains(secret), "\(command) leaked the password: \(result.output)")
                 #expect(!result.output.isEmpty, "\(command) says what went wrong")
             }
         }
+        // A worker started while nothing listens waits for the database, and says so without the
+        // password; SIGTERM ends the wait.
+        let waiting = try BatonProcess(["worker", "--handler", "builtin:echo"], environment: ["DATABASE_URL": urls[1]])
+        try await waiting.awaitOutput("database unreachable at start; waiting for it")
+        waiting.kill(SIGTERM)
+        #expect(await waiting.waitForExit() == 0)
+        #expect(!waiting.output.contains(secret), "the worker leaked the password: \(waiting.output)")
+        #expect(waiting.output.contains("Connection refused"), "\(waiting.output)")
+
         let wrong = try await runBaton(["health"], environment: ["DATABASE_URL": urls[0]])
         #expect(wrong.status == 6 && wrong.output.contains("password authentication failed"))
         // And in the library's own errors.

@@ -5,16 +5,18 @@ import Testing
 /// Real `baton worker` processes: exclusivity across processes, and a worker killed mid-step.
 @Suite(.serialized) struct ProcessTests {
     func workerEnvironment(_ db: TestDatabase, extra: [String: String] = [:]) -> [String: String] {
-        [
-            "DATABASE_URL": db.url, "BATON_HANDLER": testHandlerSpec, "WORKER_BATCH_SIZE": "4",
-            "BATON_RESCUE_INTERVAL": "200", "RETRY_DELAY": "10", "BATON_LOG_LEVEL": "warning",
-        ].merging(extra) { _, new in new }
+        db.environment.merging([
+            "BATON_HANDLER": testHandlerSpec, "WORKER_BATCH_SIZE": "4", "BATON_RESCUE_INTERVAL": "200",
+            "WORKER_HEARTBEAT_INTERVAL": "200", "BATON_RESCUE_AFTER": "1000", "RETRY_DELAY": "10",
+            "BATON_LOG_LEVEL": "warning",
+        ]) { _, new in new }.merging(extra) { _, new in new }
     }
 
     /// 3 workers, 300 sessions: no two steps of one session ever overlap, every step ran, and
-    /// every step has exactly one committed result.
-    @Test func threeWorkersNeverHandleOneSessionAtOnce() async throws {
-        let db = try await TestDatabase.create()
+    /// every step has exactly one committed result. Also with DATABASE_URL through PgBouncer.
+    @Test(arguments: DatabaseRoute.allCases)
+    func threeWorkersNeverHandleOneSessionAtOnce(route: DatabaseRoute) async throws {
+        let db = try await TestDatabase.create(route: route)
         let record = NSTemporaryDirectory() + "baton-record-\(UUID().uuidString)"
         let input = "{\"mode\": \"record\", \"holdMs\": 3}"
         try await db.query("SELECT count(*) FROM baton.create_sessions(1, array_fill($1::jsonb, ARRAY[300]))", [input])

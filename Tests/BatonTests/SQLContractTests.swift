@@ -115,7 +115,7 @@ import Testing
 
     @Test func notificationsCarryIdsOnly() async throws {
         let db = try await TestDatabase.create()
-        let listener = DatabaseConnection(settings: db.settings, label: "t", preparedStatements: false)
+        let listener = DatabaseConnection(settings: db.directSettings, label: "t", preparedStatements: false)
         try await listener.listen([NotificationListener.taskChannel, NotificationListener.sessionChannel])
         let id = try await db.createSession(input: "{\"big\": \"\(String(repeating: "x", count: 10_000))\"}")
         let taskID = try #require(try await db.scalar("SELECT id FROM baton.tasks WHERE session_id = $1", [id]))

@@ -11,7 +11,7 @@ import Testing
                     maxRetries: Int = 3) -> Worker {
         var configuration = testConfiguration(timeoutMs: timeoutMs, maxRetries: maxRetries)
         configuration.shutdownGraceMs = graceMs
-        return Worker(configuration: configuration, handlers: HandlerRegistry(handler), direct: db.settings,
+        return Worker(configuration: configuration, handlers: HandlerRegistry(handler), direct: db.directSettings,
                       pool: db.pool, logger: testLogger())
     }
 

@@ -31,3 +31,72 @@ baton_free_port() {
     while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
     echo "$port"
 }
+
+# Installs Debian's PgBouncer when missing (the pooler tests run through it).
+baton_ensure_pgbouncer() {
+    command -v pgbouncer >/dev/null 2>&1 && return 0
+    echo "installing: pgbouncer" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq >&2
+    $sudo apt-get install -y -qq --no-install-recommends pgbouncer >&2
+    # Debian starts a system-wide instance; Baton's scripts run their own.
+    $sudo systemctl disable --now pgbouncer >/dev/null 2>&1 || $sudo service pgbouncer stop >/dev/null 2>&1 || true
+}
+
+# Creates (does not start) a throwaway cluster in DIR, owned by postgres when we are root,
+# to listen on 127.0.0.1:PORT, and writes DIR/ctl, a script that starts and stops it:
+#   DIR/ctl start | stop | restart | kill
+# Extra arguments are `-c name=value` server settings.
+baton_pg_cluster() {
+    local dir=$1 port=$2
+    shift 2
+    local pgbin
+    pgbin=$(baton_pg_bin)
+    mkdir -p "$dir"
+    chmod 755 "$dir"
+    [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
+    baton_as_pg "$pgbin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-instructions >/dev/null
+    local as_pg=""
+    [ "$(id -u)" -eq 0 ] && as_pg="runuser -u postgres --"
+    cat > "$dir/ctl" <<CTL
+#!/bin/sh
+# start | stop | restart the cluster in $dir (fast shutdown: sessions are cut, as in an outage).
+set -e
+case "\$1" in
+  start) $as_pg "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $*" start >/dev/null ;;
+  stop) $as_pg "$pgbin/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null ;;
+  kill) $as_pg "$pgbin/pg_ctl" -D "$dir/data" -m immediate -w -t 60 stop >/dev/null 2>&1 || true ;;
+  restart) "\$0" stop; "\$0" start ;;
+  *) echo "usage: \$0 start|stop|restart|kill" >&2; exit 2 ;;
+esac
+CTL
+    chmod 755 "$dir/ctl"
+}
+
+# Starts PgBouncer in transaction pooling mode on 127.0.0.1:PORT in front of the server at
+# 127.0.0.1:SERVER_PORT (every database, as user postgres); its files go to DIR.
+baton_pgbouncer() {
+    local dir=$1 port=$2 server_port=$3
+    mkdir -p "$dir"
+    chmod 755 "$dir"
+    [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
+    cat > "$dir/pgbouncer.ini" <<INI
+[databases]
+* = host=127.0.0.1 port=$server_port user=postgres
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir = $dir
+auth_type = any
+pool_mode = transaction
+max_client_conn = 1000
+default_pool_size = 20
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+    [ "$(id -u)" -eq 0 ] && chown postgres "$dir/pgbouncer.ini"
+    baton_as_pg pgbouncer -d -q "$dir/pgbouncer.ini"
+}

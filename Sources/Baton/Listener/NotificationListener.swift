@@ -26,7 +26,7 @@ public struct NotificationListener: Sendable {
 
     public init(settings: ConnectionSettings, channels: [String] = [taskChannel, sessionChannel],
                 pingIntervalMs: Int = 10_000, logger: Logger) {
-        var settings = settings.forListening()
+        var settings = settings.forLongLivedConnection()
         settings.overrides["application_name"] = "baton-listener"
         self.settings = settings
         self.channels = channels

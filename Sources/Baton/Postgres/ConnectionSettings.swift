@@ -43,13 +43,14 @@ public struct ConnectionSettings: Sendable, CustomStringConvertible {
 
     public var description: String { safeDescription }
 
-    /// Settings for a long-lived listening connection: TCP keepalives and a user timeout, so
-    /// a half-open socket is noticed instead of waited on forever.
-    public func forListening() -> ConnectionSettings {
+    /// Settings for a long-lived connection (the listener, a worker's claim connection): TCP
+    /// keepalives and a user timeout, so a half-open socket is noticed instead of waited on
+    /// forever, and a connect timeout, so an unreachable host does not stall a reconnect.
+    public func forLongLivedConnection() -> ConnectionSettings {
         var copy = self
         copy.overrides.merge([
             "keepalives": "1", "keepalives_idle": "10", "keepalives_interval": "5",
-            "keepalives_count": "3", "tcp_user_timeout": "20000",
+            "keepalives_count": "3", "tcp_user_timeout": "20000", "connect_timeout": "10",
         ]) { _, new in new }
         return copy
     }

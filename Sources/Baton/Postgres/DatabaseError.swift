@@ -43,6 +43,24 @@ public enum DatabaseError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// True when the server could not be reached or is not accepting connections yet (refused,
+    /// timed out, starting up or shutting down, host not resolvable): waiting may help. False
+    /// for a refused login, an unknown database or a bad option, which waiting cannot mend.
+    public var isUnreachable: Bool {
+        switch self {
+        case .server(let state, _, _, _): return state == "57P03" || state.hasPrefix("08")
+        case .connection(let message):
+            // libpq gives no code for a failed connect; these are its (and the kernel's) words.
+            let transient = [
+                "Connection refused", "timeout expired", "the database system is", "No such file or directory",
+                "could not translate host name", "Network is unreachable", "No route to host",
+                "server closed the connection unexpectedly", "Connection reset", "Connection timed out",
+            ]
+            return transient.contains { message.contains($0) }
+        default: return false
+        }
+    }
+
     /// Baton's own SQLSTATEs (class BT, see sql/0002_state_machine.sql).
     public static let unknownSQLState = "BT404"
     public static let wrongStateSQLState = "BT409"

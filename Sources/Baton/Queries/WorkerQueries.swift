@@ -82,8 +82,11 @@ enum WorkerQueries {
     static let release = Statement(
         "baton_release_tasks",
         "SELECT baton.release_tasks($1, $2::bigint[], $3::int[], $4::boolean[]) AS released")
+    static let heartbeat = Statement(
+        "baton_heartbeat", "SELECT task_id FROM baton.heartbeat($1, $2::bigint[], $3::int[])")
     /// Runs on a pooled connection: the function takes its own transaction-level leader lock.
-    static let rescue = "SELECT * FROM baton.rescue_tasks()"
+    static let rescue = "SELECT * FROM baton.rescue_tasks($1::int, $2::int)"
+    static let stopped = "SELECT baton.worker_stopped($1)"
 }
 
 extension DatabaseConnection {
@@ -176,6 +179,17 @@ extension DatabaseConnection {
             PGText.array(outcomes.map { $0.generation == generation }),
         ])
         return try Self.outcomes(result)
+    }
+
+    /// Says the worker is alive, on the connection that holds its session locks; returns the
+    /// running steps that are no longer its current attempt (rescued, cancelled, handed on).
+    func heartbeat(worker: String, running: [ClaimedStep]) throws(DatabaseError) -> [Int64] {
+        let result = try execute(WorkerQueries.heartbeat, [
+            worker, PGText.array(running.map(\.context.taskId)), PGText.array(running.map(\.context.attempt)),
+        ])
+        var lost: [Int64] = []
+        for row in result.records { lost.append(try row.int64("task_id")) }
+        return lost
     }
 
     /// Gives steps back unfinished, without spending their attempt.

@@ -43,6 +43,10 @@ struct StepRunner: Sendable {
             return failure(error.message, claimed, permanent: error.permanent)
         case .failure(let error):
             return failure("the handler threw: \(error)", claimed, permanent: false)
+        case nil where Task.isCancelled:
+            return .failed(message: "the worker stopped the step: this attempt is no longer current "
+                           + "(rescued while the worker could not reach the database, cancelled, or finished elsewhere)",
+                           retryDelayMs: nil)
         case nil:
             return failure("the step timed out after \(timeout) ms (WORKER_TIMEOUT) and was stopped", claimed, permanent: false)
         }

@@ -39,7 +39,7 @@ public final class Worker: Service {
 
     public func run() async throws {
         let inbox = WorkerInbox()
-        var settings = direct
+        var settings = direct.forLongLivedConnection()
         settings.overrides["application_name"] = "baton-worker"
         let connection = DatabaseConnection(settings: settings, label: "worker", preparedStatements: true)
         let listener = NotificationListener(
@@ -82,8 +82,16 @@ public final class Worker: Service {
                         inbox.post { $0.scan = true }
                     }
                 }
+                group.addTask {
+                    // Liveness: the rescuer tells a dead worker from one that is reconnecting by this.
+                    while !Task.isCancelled {
+                        inbox.post { $0.heartbeat = true }
+                        try? await Task.sleep(for: .milliseconds(config.heartbeatIntervalMs))
+                    }
+                }
                 group.addTask { [pool, logger, metrics] in
-                    await Rescuer(pool: pool, intervalMs: config.rescueIntervalMs, metrics: metrics, logger: logger).run()
+                    await Rescuer(pool: pool, intervalMs: config.rescueIntervalMs, rescueAfterMs: config.rescueAfterMs,
+                                  staleAfterMs: config.staleAfterMs, metrics: metrics, logger: logger).run()
                 }
                 try await self.loop(inbox: inbox, connection: connection, group: &group)
                 group.cancelAll()
@@ -92,6 +100,8 @@ public final class Worker: Service {
             inbox.post { $0.shutdown = true }
         }
         await connection.close()
+        // Best effort: a worker that is gone from the table is never waited for.
+        _ = try? await pool.query(WorkerQueries.stopped, [config.workerID])
         logger.info("worker stopped")
     }
 
@@ -101,6 +111,8 @@ public final class Worker: Service {
         let config = configuration
         let runner = StepRunner(handlers: handlers, timeoutMs: config.stepTimeoutMs, policy: config.retry)
         var running: [Int64: ClaimedStep] = [:]
+        // Each running step's handler task, so a step that is no longer this worker's can be stopped.
+        var handles: [Int64: Task<StepOutcome, Never>] = [:]
         var unflushed: [StepOutcome] = []
         var listening = false
         var wantScan = false
@@ -125,8 +137,10 @@ public final class Worker: Service {
                 if let notified = notifiedAt.removeValue(forKey: step.context.taskId) {
                     metrics.notifiedStepStarted(afterNanoseconds: (now - notified).nanoseconds)
                 }
+                let handle = Task { await runner.run(step) }
+                handles[step.context.taskId] = handle
                 group.addTask {
-                    let outcome = await runner.run(step)
+                    let outcome = await withTaskCancellationHandler { await handle.value } onCancel: { handle.cancel() }
                     inbox.post { $0.finished.append(outcome) }
                 }
             }
@@ -144,7 +158,10 @@ public final class Worker: Service {
             notifiedAt.merge(news.notified) { old, _ in old }
             // Ids of tasks another worker took never come back here; bound what is kept.
             if notifiedAt.count > 10_000 { notifiedAt.removeAll(keepingCapacity: true) }
-            for outcome in news.finished where running.removeValue(forKey: outcome.taskId) != nil {
+            // Only the attempt still running here counts: a stopped one may finish late.
+            for outcome in news.finished where running[outcome.taskId]?.context.attempt == outcome.attempt {
+                running[outcome.taskId] = nil
+                handles[outcome.taskId] = nil
                 unflushed.append(outcome)
             }
             if news.listening { listening = true }
@@ -153,6 +170,23 @@ public final class Worker: Service {
                 schedule(afterMs: Int(max(0, min(earliest - nowMs, Int64(config.pollIntervalMs)))) + 1) { $0.scan = true }
             }
             if news.scan { wantScan = true }
+            if news.heartbeat {
+                do {
+                    let lost = try await connection.heartbeat(worker: config.workerID, running: Array(running.values))
+                    for id in lost {
+                        // Rescued while this worker could not reach the database, cancelled, or
+                        // finished from outside: another attempt owns it now. Its outcome still
+                        // comes back and is committed, where the fence records it as discarded.
+                        guard let step = running[id], let handle = handles.removeValue(forKey: id) else { continue }
+                        handle.cancel()
+                        logger.warning("stopping a step that is no longer this worker's attempt", metadata: [
+                            "task": "\(id)", "session": "\(step.context.sessionId)", "attempt": "\(step.context.attempt)",
+                        ])
+                    }
+                } catch {
+                    logger.debug("heartbeat failed; the next one tries again", metadata: ["error": "\(error)"])
+                }
+            }
             if news.shutdown && !shuttingDown {
                 shuttingDown = true
                 logger.info("shutting down: no new steps; waiting for running ones",

@@ -15,6 +15,15 @@ public struct WorkerConfiguration: Sendable {
     public var pollIntervalMs: Int
     /// How often the rescuer looks for steps whose worker died (`BATON_RESCUE_INTERVAL`, ms).
     public var rescueIntervalMs: Int
+    /// How often the worker tells the database it is alive (`WORKER_HEARTBEAT_INTERVAL`, ms).
+    public var heartbeatIntervalMs: Int
+    /// A step whose session lock is free is rescued once its worker has been silent this long
+    /// (`BATON_RESCUE_AFTER`, ms): shorter than a reconnect would take is unsafe, as the worker
+    /// may still be running the step and about to commit it.
+    public var rescueAfterMs: Int
+    /// A worker silent this long is presumed dead even though its connection still holds the
+    /// session lock (a half-open connection); its backend is ended (`BATON_WORKER_STALE_AFTER`, ms).
+    public var staleAfterMs: Int
     /// On shutdown, how long running steps may finish before they are given back (`BATON_SHUTDOWN_GRACE`, ms).
     public var shutdownGraceMs: Int
     /// Retries and backoff (`MAX_RETRIES`, `RETRY_DELAY`).
@@ -29,6 +38,9 @@ public struct WorkerConfiguration: Sendable {
         stepTimeoutMs: Int = 300_000,
         pollIntervalMs: Int = 30_000,
         rescueIntervalMs: Int = 5_000,
+        heartbeatIntervalMs: Int = 1_000,
+        rescueAfterMs: Int = 5_000,
+        staleAfterMs: Int = 60_000,
         shutdownGraceMs: Int = 30_000,
         retry: RetryPolicy = RetryPolicy(),
         listenerPingMs: Int = 10_000
@@ -39,6 +51,10 @@ public struct WorkerConfiguration: Sendable {
         self.stepTimeoutMs = max(1, stepTimeoutMs)
         self.pollIntervalMs = max(10, pollIntervalMs)
         self.rescueIntervalMs = max(10, rescueIntervalMs)
+        self.heartbeatIntervalMs = max(10, heartbeatIntervalMs)
+        // Two missed heartbeats at least, or live workers would be rescued.
+        self.rescueAfterMs = max(rescueAfterMs, 2 * self.heartbeatIntervalMs)
+        self.staleAfterMs = max(staleAfterMs, self.rescueAfterMs)
         self.shutdownGraceMs = max(0, shutdownGraceMs)
         self.retry = retry
         self.listenerPingMs = max(100, listenerPingMs)

@@ -10,6 +10,8 @@ final class WorkerInbox: Sendable {
         var scan = false
         /// The listener is in place; the first scan may run.
         var listening = false
+        /// Time to tell the database this worker is alive.
+        var heartbeat = false
         var shutdown = false
         var graceOver = false
         /// Task ids named by notifications, with the time each arrived.

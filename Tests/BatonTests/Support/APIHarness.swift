@@ -69,7 +69,7 @@ func withAPI<T: Sendable>(
     pool: ConnectionPool? = nil,
     _ body: @Sendable (HTTPTestClient, APIServer) async throws -> T
 ) async throws -> T {
-    let server = APIServer(configuration: configuration, pool: pool ?? db.pool, direct: db.settings,
+    let server = APIServer(configuration: configuration, pool: pool ?? db.pool, direct: db.directSettings,
                            registry: PrometheusCollectorRegistry(), logger: testLogger())
     let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
     let group = ServiceGroup(configuration: .init(

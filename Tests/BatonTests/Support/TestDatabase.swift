@@ -14,6 +14,25 @@ enum TestEnvironment {
         }
     }
     static var port: String { ProcessInfo.processInfo.environment["BATON_TEST_PORT"] ?? "5432" }
+    /// PgBouncer (transaction pooling) in front of the main cluster.
+    static var poolerPort: String {
+        get throws {
+            guard let port = ProcessInfo.processInfo.environment["BATON_TEST_POOLER_PORT"] else {
+                throw TestFailure("BATON_TEST_POOLER_PORT is not set: run the tests with scripts/test, which starts PgBouncer")
+            }
+            return port
+        }
+    }
+    /// The second cluster, which outage tests stop and start with `faultControl`.
+    static var faultAdminURL: String {
+        get throws {
+            guard let url = ProcessInfo.processInfo.environment["BATON_TEST_FAULT_ADMIN_URL"] else {
+                throw TestFailure("BATON_TEST_FAULT_ADMIN_URL is not set: run the tests with scripts/test")
+            }
+            return url
+        }
+    }
+    static var faultControl: String { ProcessInfo.processInfo.environment["BATON_TEST_FAULT_CTL"] ?? "" }
     static var batonBinary: String { ProcessInfo.processInfo.environment["BATON_BIN"] ?? ".build/debug/baton" }
     static var handlerBinary: String { ProcessInfo.processInfo.environment["BATON_TEST_HANDLER"] ?? ".build/debug/BatonTestHandler" }
 }
@@ -23,18 +42,33 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// How a test's queries reach PostgreSQL: straight, or `DATABASE_URL` through PgBouncer in
+/// transaction pooling mode with `DIRECT_URL` straight (LISTEN and session locks).
+enum DatabaseRoute: String, Sendable, CaseIterable, CustomStringConvertible {
+    case direct, pgbouncer
+    var description: String { rawValue }
+}
+
 /// A fresh database per test, migrated, with a pool and a client.
 final class TestDatabase: Sendable {
     let name: String
+    /// `DATABASE_URL`: through the pooler on the pgbouncer route.
     let url: String
+    /// `DIRECT_URL`.
+    let directURL: String
+    /// For the pool (`url`).
     let settings: ConnectionSettings
+    /// For LISTEN, a worker's claim connection and anything holding session state.
+    let directSettings: ConnectionSettings
     let pool: ConnectionPool
     let client: BatonClient
 
-    private init(name: String, url: String) throws {
+    private init(name: String, url: String, directURL: String? = nil) throws {
         self.name = name
         self.url = url
+        self.directURL = directURL ?? url
         self.settings = try ConnectionSettings(url, applicationName: "baton-test")
+        self.directSettings = try ConnectionSettings(self.directURL, applicationName: "baton-test")
         self.pool = ConnectionPool(settings: settings, maxConnections: 4)
         self.client = BatonClient(pool: pool)
     }
@@ -44,18 +78,27 @@ final class TestDatabase: Sendable {
         try TestDatabase(name: "", url: url)
     }
 
-    /// Creates an empty database; `migrated` applies Baton's schema.
-    static func create(migrated: Bool = true) async throws -> TestDatabase {
-        let admin = DatabaseConnection(settings: try ConnectionSettings(try TestEnvironment.adminURL), label: "admin", preparedStatements: false)
+    /// The environment a `baton` process needs for this database.
+    var environment: [String: String] { ["DATABASE_URL": url, "DIRECT_URL": directURL] }
+
+    /// Creates an empty database; `migrated` applies Baton's schema. `faultCluster` puts it on
+    /// the cluster that outage tests stop and start.
+    static func create(migrated: Bool = true, route: DatabaseRoute = .direct, faultCluster: Bool = false) async throws -> TestDatabase {
+        let adminURL = faultCluster ? try TestEnvironment.faultAdminURL : try TestEnvironment.adminURL
+        let admin = DatabaseConnection(settings: try ConnectionSettings(adminURL), label: "admin", preparedStatements: false)
         let name = "baton_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
         try await admin.query("CREATE DATABASE \(name)")
         await admin.close()
-        let adminURL = try TestEnvironment.adminURL
-        guard adminURL.hasSuffix("/postgres") else { throw TestFailure("BATON_TEST_ADMIN_URL must end in /postgres") }
-        let url = adminURL.dropLast("postgres".count) + name
-        let db = try TestDatabase(name: name, url: String(url))
+        guard adminURL.hasSuffix("/postgres") else { throw TestFailure("the admin URL must end in /postgres") }
+        let direct = String(adminURL.dropLast("postgres".count) + name)
+        var url = direct
+        if route == .pgbouncer {
+            url = direct.replacingOccurrences(of: ":\(TestEnvironment.port)/", with: ":\(try TestEnvironment.poolerPort)/")
+            guard url != direct else { throw TestFailure("cannot route \(direct) through PgBouncer") }
+        }
+        let db = try TestDatabase(name: name, url: url, directURL: direct)
         if migrated {
-            let connection = DatabaseConnection(settings: db.settings, label: "migrate", preparedStatements: false)
+            let connection = DatabaseConnection(settings: db.directSettings, label: "migrate", preparedStatements: false)
             _ = try await Migrator(logger: Logger(label: "test")).migrate(connection)
             await connection.close()
         }
@@ -79,7 +122,7 @@ final class TestDatabase: Sendable {
     /// second, for conditions no notification announces). Fails after `timeout` seconds.
     func awaitCondition(_ what: String, timeout: Double = 60,
                         _ check: @Sendable () async throws -> Bool) async throws {
-        let listener = DatabaseConnection(settings: settings, label: "test-listener", preparedStatements: false)
+        let listener = DatabaseConnection(settings: directSettings, label: "test-listener", preparedStatements: false)
         try await listener.listen([NotificationListener.sessionChannel, NotificationListener.taskChannel])
         let wake = WakeSignal()
         let deadline = Date().addingTimeInterval(timeout)

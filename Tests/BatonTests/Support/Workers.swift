@@ -8,7 +8,7 @@ func testConfiguration(batchSize: Int = 4, timeoutMs: Int = 60_000, pollMs: Int 
                        retryDelayMs: Int = 20, kinds: [String]? = nil) -> WorkerConfiguration {
     WorkerConfiguration(
         kinds: kinds, batchSize: batchSize, stepTimeoutMs: timeoutMs, pollIntervalMs: pollMs,
-        rescueIntervalMs: 200, shutdownGraceMs: 5_000,
+        rescueIntervalMs: 200, heartbeatIntervalMs: 100, rescueAfterMs: 1_000, shutdownGraceMs: 5_000,
         retry: RetryPolicy(maxRetries: maxRetries, baseDelayMs: retryDelayMs))
 }
 
@@ -24,7 +24,7 @@ func withWorker<T: Sendable>(
     configuration: WorkerConfiguration = testConfiguration(),
     _ body: @Sendable () async throws -> T
 ) async throws -> T {
-    let worker = Worker(configuration: configuration, handlers: handlers, direct: db.settings, pool: db.pool, logger: testLogger())
+    let worker = Worker(configuration: configuration, handlers: handlers, direct: db.directSettings, pool: db.pool, logger: testLogger())
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
             try await worker.run()
@@ -50,7 +50,12 @@ final class BatonProcess: Sendable {
     let pid: pid_t
     let outputPath: String
 
-    init(_ arguments: [String], environment: [String: String], stdinPath: String = "/dev/null") throws {
+    convenience init(_ arguments: [String], environment: [String: String], stdinPath: String = "/dev/null") throws {
+        try self.init(program: TestEnvironment.batonBinary, arguments, environment: environment, stdinPath: stdinPath)
+    }
+
+    /// Any program (a control script, for instance), run the same way.
+    init(program: String, _ arguments: [String], environment: [String: String] = [:], stdinPath: String = "/dev/null") throws {
         outputPath = NSTemporaryDirectory() + "baton-\(UUID().uuidString).log"
         var env = ProcessInfo.processInfo.environment
         for key in ["DATABASE_URL", "DIRECT_URL", "BATON_HANDLER", "BATON_KINDS"] { env[key] = nil }
@@ -61,18 +66,28 @@ final class BatonProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv = ([TestEnvironment.batonBinary] + arguments).map { strdup($0) } + [nil]
+        let argv = ([program] + arguments).map { strdup($0) } + [nil]
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, TestEnvironment.batonBinary, &actions, nil, argv, envp)
-        guard result == 0 else { throw TestFailure("cannot start baton: \(String(cString: strerror(result)))") }
+        let result = posix_spawn(&pid, program, &actions, nil, argv, envp)
+        guard result == 0 else { throw TestFailure("cannot start \(program): \(String(cString: strerror(result)))") }
         self.pid = pid
     }
 
     var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
 
     func kill(_ signal: Int32 = SIGKILL) { _ = Glibc.kill(pid, signal) }
+
+    /// Waits until the output contains `text`; fails if the process exits first or after `timeout` s.
+    func awaitOutput(_ text: String, timeout: Double = 60) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !output.contains(text) {
+            guard isRunning else { throw TestFailure("baton exited before printing '\(text)': \(output)") }
+            guard Date() < deadline else { throw TestFailure("baton did not print '\(text)' in \(timeout) s: \(output)") }
+            try await Task.sleep(for: .milliseconds(50))  // allowed: polling a child's log file, which has no notification
+        }
+    }
 
     /// True until the process has exited (it is reaped then).
     var isRunning: Bool {
