@@ -28,7 +28,22 @@ public struct BatonCommand: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        await main()
+        do {
+            var command = try await asyncParseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            // ArgumentParser exits 64 (EX_USAGE) for a command line it cannot parse; Baton
+            // documents 2 for bad usage.
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(ExitStatus.usage)
+            }
+            exit(withError: error)
+        }
     }
 }
 

@@ -30,7 +30,10 @@ struct CreateSession: AsyncParsableCommand {
         try await reportingErrors {
             var text = input
             if text == "-" {
-                text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                guard let read = String(validating: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) else {
+                    throw BatonError.badInput("the session input on stdin is not valid UTF-8; send JSON encoded as UTF-8")
+                }
+                text = read
             }
             let session = try await database.makeClient().createSession(
                 phases: phases, inputJSON: text, id: id, kind: kind,
@@ -82,6 +85,9 @@ struct ListSessions: AsyncParsableCommand {
                     throw BatonError.badInput("unknown status '\(status)'; use one of \(SessionStatus.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 statusFilter = parsed
+            }
+            guard (1...1000).contains(limit) else {
+                throw BatonError.badInput("limit must be a whole number from 1 to 1000 (got \(limit))")
             }
             let page = try await database.makeClient().listSessions(status: statusFilter, kind: kind, limit: limit, after: after)
             if output.json {

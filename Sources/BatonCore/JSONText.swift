@@ -143,7 +143,7 @@ public enum JSONText {
 
         mutating func value(depth: Int) throws(Invalid) {
             guard depth <= JSONText.maxDepth else { throw fail("nesting deeper than \(JSONText.maxDepth)") }
-            guard index < bytes.count else { throw fail(index == 0 ? "empty output, expected a JSON value" : "unexpected end of JSON") }
+            guard index < bytes.count else { throw fail(index == 0 ? "empty text, expected a JSON value" : "unexpected end of JSON") }
             switch bytes[index] {
             case UInt8(ascii: "{"):
                 index += 1
@@ -239,14 +239,20 @@ public enum JSONText {
                          UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                         index += 1
                     case UInt8(ascii: "u"):
-                        guard index + 4 < bytes.count else { throw fail("short \\u escape") }
-                        var code: UInt32 = 0
-                        for i in 1...4 {
-                            guard let digit = hexValue(bytes[index + i]) else { throw fail("invalid \\u escape") }
-                            code = code << 4 | digit
-                        }
+                        let code = try unicodeEscape()
                         if code == 0 { throw fail("\\u0000 cannot be stored in jsonb") }
-                        index += 5
+                        // jsonb takes a UTF-16 surrogate only as a high one followed by a low one.
+                        if (0xDC00..<0xE000).contains(code) { throw fail("unpaired UTF-16 surrogate in a \\u escape") }
+                        if (0xD800..<0xDC00).contains(code) {
+                            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                                throw fail("unpaired UTF-16 surrogate in a \\u escape")
+                            }
+                            index += 1
+                            let low = try unicodeEscape()
+                            guard (0xDC00..<0xE000).contains(low) else {
+                                throw fail("unpaired UTF-16 surrogate in a \\u escape")
+                            }
+                        }
                     default: throw fail("invalid escape")
                     }
                 case 0..<0x20:
@@ -258,6 +264,18 @@ public enum JSONText {
                 }
             }
             throw fail("unterminated string")
+        }
+
+        /// The code unit of a `\uXXXX` escape whose `u` is at `index`; moves past it.
+        mutating func unicodeEscape() throws(Invalid) -> UInt32 {
+            guard index + 4 < bytes.count else { throw fail("short \\u escape") }
+            var code: UInt32 = 0
+            for i in 1...4 {
+                guard let digit = hexValue(bytes[index + i]) else { throw fail("invalid \\u escape") }
+                code = code << 4 | digit
+            }
+            index += 5
+            return code
         }
 
         func hexValue(_ b: UInt8) -> UInt32? {

@@ -80,18 +80,23 @@ public struct BatonClient: Sendable {
     /// The session with its steps, results, errors and attempts.
     public func sessionDetail(_ id: String) async throws -> SessionDetail {
         // One snapshot for the three reads, so steps and attempts agree with the session.
-        let (session, steps, attempts) = try await pool.withConnection { connection in
-            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            do {
-                let s = try await connection.query(SessionQueries.get, [id])
-                let t = try await connection.query(SessionQueries.steps, [id])
-                let a = try await connection.query(SessionQueries.attempts, [id])
-                try await connection.query("COMMIT")
-                return (s, t, a)
-            } catch {
-                _ = try? await connection.query("ROLLBACK")
-                throw error
+        let (session, steps, attempts): (QueryResult, QueryResult, QueryResult)
+        do {
+            (session, steps, attempts) = try await pool.withConnection { connection in
+                try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                do {
+                    let s = try await connection.query(SessionQueries.get, [id])
+                    let t = try await connection.query(SessionQueries.steps, [id])
+                    let a = try await connection.query(SessionQueries.attempts, [id])
+                    try await connection.query("COMMIT")
+                    return (s, t, a)
+                } catch {
+                    _ = try? await connection.query("ROLLBACK")
+                    throw error
+                }
             }
+        } catch {
+            throw BatonError.from(error)
         }
         guard let row = session.first else { throw BatonError.unknownSession(id) }
         var attemptsByTask: [Int64: [AttemptRecord]] = [:]
@@ -117,20 +122,31 @@ public struct BatonClient: Sendable {
     /// A page of sessions, newest first. Pass the previous page's `nextCursor` to continue.
     public func listSessions(status: SessionStatus? = nil, kind: String? = nil, limit: Int = 50,
                              after cursor: String? = nil) async throws -> (sessions: [Session], nextCursor: String?) {
+        let foreignCursor = BatonError.badInput("the cursor is not one this server issued; start again without it")
         var cursorTime: String?
         var cursorID: String?
         if let cursor {
             guard let decoded = Data(base64Encoded: cursor).flatMap({ String(data: $0, encoding: .utf8) }),
                   let split = decoded.firstIndex(of: "|") else {
-                throw BatonError.badInput("the cursor is not one this server issued; start again without it")
+                throw foreignCursor
             }
             cursorTime = String(decoded[..<split])
             cursorID = String(decoded[decoded.index(after: split)...])
         }
         let bounded = min(max(limit, 1), 1000)
-        let result = try await run(SessionQueries.list, [
-            status?.rawValue, kind, cursorTime, cursorID, String(bounded),
-        ])
+        let result: QueryResult
+        do {
+            result = try await pool.query(SessionQueries.list, [
+                status?.rawValue, kind, cursorTime, cursorID, String(bounded),
+            ])
+        } catch let error as DatabaseError
+                    where cursor != nil && error.sqlState?.hasPrefix("22") == true && error.sqlState != "22021" {
+            // A cursor that decodes, but whose time PostgreSQL cannot read (22007, 22008, ...):
+            // not one this server wrote.
+            throw foreignCursor
+        } catch {
+            throw BatonError.from(error)
+        }
         let sessions = try result.records.map(Self.decodeSession)
         let next = sessions.count == bounded ? sessions.last.map {
             Data("\($0.createdAt)|\($0.id)".utf8).base64EncodedString()
@@ -224,7 +240,8 @@ public enum BatonError: Error, Sendable, CustomStringConvertible {
         switch state {
         case DatabaseError.unknownSQLState: return BatonError.unknown(message)
         case DatabaseError.wrongStateSQLState: return BatonError.wrongState(message)
-        case DatabaseError.badArgumentSQLState, "22P02", "22023": return BatonError.badInput(message)
+        // 22P02/22023: a value of the wrong form; 22021: a NUL or invalid byte in text.
+        case DatabaseError.badArgumentSQLState, "22P02", "22023", "22021": return BatonError.badInput(message)
         case DatabaseError.invalidTransitionSQLState: return BatonError.invalidTransition(message)
         default: return error
         }

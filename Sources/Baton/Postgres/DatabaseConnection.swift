@@ -95,6 +95,7 @@ public actor DatabaseConnection {
     /// Runs one statement with text parameters (an unnamed statement: pooler-safe).
     @discardableResult
     public func query(_ sql: String, _ parameters: [String?] = []) throws(DatabaseError) -> QueryResult {
+        try Self.refuseNUL(parameters)
         let connection = try connectedHandle()
         let result = withCStringArray(parameters) { params in
             PQexecParams(connection, sql, Int32(parameters.count), nil, params, nil, nil, 0)
@@ -106,6 +107,7 @@ public actor DatabaseConnection {
     @discardableResult
     public func execute(_ statement: Statement, _ parameters: [String?] = []) throws(DatabaseError) -> QueryResult {
         guard usePreparedStatements else { return try query(statement.sql, parameters) }
+        try Self.refuseNUL(parameters)
         let connection = try connectedHandle()
         if !prepared.contains(statement.name) {
             _ = try consume(PQprepare(connection, statement.name, statement.sql, Int32(parameters.count), nil))
@@ -115,6 +117,16 @@ public actor DatabaseConnection {
             PQexecPrepared(connection, statement.name, Int32(parameters.count), params, nil, nil, 0)
         }
         return try consume(result)
+    }
+
+    /// libpq takes text parameters as C strings, so a NUL character would silently cut a value
+    /// short ("a\0b" would name session "a"). PostgreSQL text cannot hold NUL at all: refuse it
+    /// with the error the server gives for that byte.
+    static func refuseNUL(_ parameters: [String?]) throws(DatabaseError) {
+        for case let value? in parameters where value.utf8.contains(0) {
+            throw .server(sqlState: "22021", message: "a value contains a NUL character (\\0), which PostgreSQL text cannot hold",
+                          detail: nil, hint: nil)
+        }
     }
 
     /// Runs SQL text that may hold several statements and no parameters (migrations).
