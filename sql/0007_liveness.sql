@@ -83,22 +83,24 @@ BEGIN
         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
           AND l.classid = baton.lock_class()::oid
           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-    ), candidates AS (
-        SELECT k AS task, h.pid AS holder, w.backend_pid,
-               now() - greatest(coalesce(w.heartbeat_at, k.started_at, now()), pg_postmaster_start_time()) AS silent
+    ), chosen AS (
+        -- Filtered before locking: live workers' rows are never locked here, so their commits
+        -- never wait on the rescuer.
+        SELECT k AS task, h.pid AS holder, w.backend_pid, x.silent,
+               CASE WHEN h.pid IS NULL THEN 'its session lock was released'
+                    ELSE 'its connection still held the session lock and was ended' END AS reason
         FROM baton.tasks k
         LEFT JOIN baton.workers w ON w.id = k.worker_id
         LEFT JOIN held h ON h.key = (hashtext(k.session_id)::bigint & 4294967295)
+        CROSS JOIN LATERAL (
+            SELECT now() - greatest(coalesce(w.heartbeat_at, k.started_at, now()), pg_postmaster_start_time()) AS silent
+        ) x
         WHERE k.status = 'RUNNING'
           AND k.deferred_attempt IS DISTINCT FROM k.attempt
+          AND ((h.pid IS NULL AND x.silent > lock_grace_ms * interval '1 millisecond')
+               OR x.silent > stale_ms * interval '1 millisecond')
         ORDER BY k.session_id
         FOR UPDATE OF k SKIP LOCKED
-    ), chosen AS (
-        SELECT c.*, CASE WHEN c.holder IS NULL THEN 'its session lock was released'
-                         ELSE 'its connection still held the session lock and was ended' END AS reason
-        FROM candidates c
-        WHERE (c.holder IS NULL AND c.silent > lock_grace_ms * interval '1 millisecond')
-           OR c.silent > stale_ms * interval '1 millisecond'
     ), ended AS (
         -- Only the worker's own claim backend is ended, never a backend that reused its pid.
         SELECT pg_terminate_backend(c.holder) FROM chosen c
