@@ -90,7 +90,7 @@ struct WorkerOptions: ParsableArguments {
     @Option(name: .customLong("retry-delay"), help: "First retry delay in ms, doubled per attempt (env RETRY_DELAY, default 1000).")
     var retryDelay: Int?
 
-    @Option(name: .customLong("rescue-interval"), help: "How often to look for steps of dead workers, ms (env BATON_RESCUE_INTERVAL, default 5000).")
+    @Option(name: .customLong("rescue-interval"), help: "How often to look for steps of dead workers, ms (env BATON_RESCUE_INTERVAL, default 1000).")
     var rescueInterval: Int?
 
     @Option(name: .customLong("heartbeat-interval"), help: "How often the worker says it is alive, ms (env WORKER_HEARTBEAT_INTERVAL, default 1000).")
@@ -115,7 +115,7 @@ struct WorkerOptions: ParsableArguments {
             batchSize: try intSetting(batchSize, "WORKER_BATCH_SIZE", default: 4),
             stepTimeoutMs: try intSetting(timeout, "WORKER_TIMEOUT", default: 300_000),
             pollIntervalMs: try intSetting(pollInterval, "WORKER_POLL_INTERVAL", default: 30_000),
-            rescueIntervalMs: try intSetting(rescueInterval, "BATON_RESCUE_INTERVAL", default: 5_000),
+            rescueIntervalMs: try intSetting(rescueInterval, "BATON_RESCUE_INTERVAL", default: 1_000),
             heartbeatIntervalMs: try intSetting(heartbeatInterval, "WORKER_HEARTBEAT_INTERVAL", default: 1_000),
             rescueAfterMs: try intSetting(rescueAfter, "BATON_RESCUE_AFTER", default: 5_000),
             staleAfterMs: try intSetting(staleAfter, "BATON_WORKER_STALE_AFTER", default: 60_000),

@@ -23,6 +23,8 @@ import Testing
         // Production liveness settings: the rescuer must not take the step the worker still holds.
         configuration.heartbeatIntervalMs = 1_000
         configuration.rescueAfterMs = 5_000
+        // No safety poll within the test: only LISTEN and the scan after a reconnect find work.
+        configuration.pollIntervalMs = 600_000
         let held = try await db.createSession(kind: "gated")
         try await db.query("SELECT count(*) FROM baton.create_sessions(2, array_fill('{}'::jsonb, ARRAY[100]), auto_phases => true)")
 

@@ -37,7 +37,7 @@ public struct WorkerConfiguration: Sendable {
         batchSize: Int = 4,
         stepTimeoutMs: Int = 300_000,
         pollIntervalMs: Int = 30_000,
-        rescueIntervalMs: Int = 5_000,
+        rescueIntervalMs: Int = 1_000,
         heartbeatIntervalMs: Int = 1_000,
         rescueAfterMs: Int = 5_000,
         staleAfterMs: Int = 60_000,
