@@ -64,6 +64,7 @@ baton_pg_cluster() {
 #!/bin/sh
 # start | stop | restart the cluster in $dir (fast shutdown: sessions are cut, as in an outage).
 set -e
+cd /  # the postgres user may not be allowed into the caller's folder
 case "\$1" in
   start) $as_pg "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $*" start >/dev/null ;;
   stop) $as_pg "$pgbin/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null ;;

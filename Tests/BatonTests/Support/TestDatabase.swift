@@ -5,32 +5,21 @@ import Testing
 
 /// Where the test script's PostgreSQL is (scripts/test sets these).
 enum TestEnvironment {
-    static var adminURL: String {
-        get throws {
-            guard let url = ProcessInfo.processInfo.environment["BATON_TEST_ADMIN_URL"] else {
-                throw TestFailure("BATON_TEST_ADMIN_URL is not set: run the tests with scripts/test, which starts PostgreSQL")
-            }
-            return url
+    /// A variable scripts/test sets; without it the tests cannot run.
+    private static func required(_ name: String, startedBy what: String) throws -> String {
+        guard let value = ProcessInfo.processInfo.environment[name] else {
+            throw TestFailure("\(name) is not set: run the tests with scripts/test, which starts \(what)")
         }
+        return value
     }
+
+    static var adminURL: String { get throws { try required("BATON_TEST_ADMIN_URL", startedBy: "PostgreSQL") } }
     static var port: String { ProcessInfo.processInfo.environment["BATON_TEST_PORT"] ?? "5432" }
     /// PgBouncer (transaction pooling) in front of the main cluster.
-    static var poolerPort: String {
-        get throws {
-            guard let port = ProcessInfo.processInfo.environment["BATON_TEST_POOLER_PORT"] else {
-                throw TestFailure("BATON_TEST_POOLER_PORT is not set: run the tests with scripts/test, which starts PgBouncer")
-            }
-            return port
-        }
-    }
+    static var poolerPort: String { get throws { try required("BATON_TEST_POOLER_PORT", startedBy: "PgBouncer") } }
     /// The second cluster, which outage tests stop and start with `faultControl`.
     static var faultAdminURL: String {
-        get throws {
-            guard let url = ProcessInfo.processInfo.environment["BATON_TEST_FAULT_ADMIN_URL"] else {
-                throw TestFailure("BATON_TEST_FAULT_ADMIN_URL is not set: run the tests with scripts/test")
-            }
-            return url
-        }
+        get throws { try required("BATON_TEST_FAULT_ADMIN_URL", startedBy: "a second PostgreSQL for outage tests") }
     }
     static var faultControl: String { ProcessInfo.processInfo.environment["BATON_TEST_FAULT_CTL"] ?? "" }
     static var batonBinary: String { ProcessInfo.processInfo.environment["BATON_BIN"] ?? ".build/debug/baton" }
