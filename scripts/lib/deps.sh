@@ -20,9 +20,10 @@ baton_pg_bin() {
     ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1
 }
 
-# Runs a command as the postgres OS user when we are root (initdb refuses root).
+# Runs a command as the postgres OS user when we are root (initdb refuses root), from / since
+# postgres may not be allowed into the caller's folder (give it absolute paths).
 baton_as_pg() {
-    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+    if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 # A TCP port nobody listens on, near $1.
