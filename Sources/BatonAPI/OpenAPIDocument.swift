@@ -93,13 +93,7 @@ enum OpenAPIDocument {
             "description": "The session with its progress, steps and attempts.",
             "tags": ["sessions"],
             "parameters": [
-              {
-                "name": "id",
-                "in": "path",
-                "required": true,
-                "description": "The session id.",
-                "schema": {"type": "string"}
-              }
+              {"$ref": "#/components/parameters/SessionId"}
             ],
             "responses": {
               "200": {
@@ -118,13 +112,7 @@ enum OpenAPIDocument {
             "description": "Returns the session's progress. With `wait`, holds the request (long poll) until the progress version differs from the one the caller has seen (`since`, or the version in `If-None-Match`), or until `wait` seconds pass.",
             "tags": ["sessions"],
             "parameters": [
-              {
-                "name": "id",
-                "in": "path",
-                "required": true,
-                "description": "The session id.",
-                "schema": {"type": "string"}
-              },
+              {"$ref": "#/components/parameters/SessionId"},
               {
                 "name": "wait",
                 "in": "query",
@@ -176,19 +164,10 @@ enum OpenAPIDocument {
             "tags": ["sessions"],
             "security": [{"bearer": []}],
             "parameters": [
-              {
-                "name": "id",
-                "in": "path",
-                "required": true,
-                "description": "The session id.",
-                "schema": {"type": "string"}
-              }
+              {"$ref": "#/components/parameters/SessionId"}
             ],
             "responses": {
-              "200": {
-                "description": "The session after the change.",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Session"}}}
-              },
+              "200": {"$ref": "#/components/responses/SessionChanged"},
               "401": {"$ref": "#/components/responses/Unauthorized"},
               "404": {"$ref": "#/components/responses/NotFound"},
               "409": {
@@ -207,19 +186,10 @@ enum OpenAPIDocument {
             "tags": ["sessions"],
             "security": [{"bearer": []}],
             "parameters": [
-              {
-                "name": "id",
-                "in": "path",
-                "required": true,
-                "description": "The session id.",
-                "schema": {"type": "string"}
-              }
+              {"$ref": "#/components/parameters/SessionId"}
             ],
             "responses": {
-              "200": {
-                "description": "The session after the change.",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Session"}}}
-              },
+              "200": {"$ref": "#/components/responses/SessionChanged"},
               "401": {"$ref": "#/components/responses/Unauthorized"},
               "404": {"$ref": "#/components/responses/NotFound"},
               "409": {
@@ -238,19 +208,10 @@ enum OpenAPIDocument {
             "tags": ["sessions"],
             "security": [{"bearer": []}],
             "parameters": [
-              {
-                "name": "id",
-                "in": "path",
-                "required": true,
-                "description": "The session id.",
-                "schema": {"type": "string"}
-              }
+              {"$ref": "#/components/parameters/SessionId"}
             ],
             "responses": {
-              "200": {
-                "description": "The session after the change.",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Session"}}}
-              },
+              "200": {"$ref": "#/components/responses/SessionChanged"},
               "401": {"$ref": "#/components/responses/Unauthorized"},
               "404": {"$ref": "#/components/responses/NotFound"},
               "409": {
@@ -269,23 +230,14 @@ enum OpenAPIDocument {
             "tags": ["tasks"],
             "security": [{"bearer": []}],
             "parameters": [
-              {
-                "name": "id",
-                "in": "path",
-                "required": true,
-                "description": "The task id.",
-                "schema": {"type": "integer", "format": "int64"}
-              }
+              {"$ref": "#/components/parameters/TaskId"}
             ],
             "requestBody": {
               "required": true,
               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CompleteTask"}}}
             },
             "responses": {
-              "200": {
-                "description": "The session after the change.",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Session"}}}
-              },
+              "200": {"$ref": "#/components/responses/SessionChanged"},
               "400": {"$ref": "#/components/responses/BadRequest"},
               "401": {"$ref": "#/components/responses/Unauthorized"},
               "404": {"$ref": "#/components/responses/NotFound"},
@@ -306,23 +258,14 @@ enum OpenAPIDocument {
             "tags": ["tasks"],
             "security": [{"bearer": []}],
             "parameters": [
-              {
-                "name": "id",
-                "in": "path",
-                "required": true,
-                "description": "The task id.",
-                "schema": {"type": "integer", "format": "int64"}
-              }
+              {"$ref": "#/components/parameters/TaskId"}
             ],
             "requestBody": {
               "required": true,
               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FailTask"}}}
             },
             "responses": {
-              "200": {
-                "description": "The session after the change.",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Session"}}}
-              },
+              "200": {"$ref": "#/components/responses/SessionChanged"},
               "400": {"$ref": "#/components/responses/BadRequest"},
               "401": {"$ref": "#/components/responses/Unauthorized"},
               "404": {"$ref": "#/components/responses/NotFound"},
@@ -403,6 +346,22 @@ enum OpenAPIDocument {
             "type": "http",
             "scheme": "bearer",
             "description": "The token in BATON_API_TOKEN. Needed for POST operations only when the server has BATON_API_TOKEN set; without it the API is open."
+          }
+        },
+        "parameters": {
+          "SessionId": {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "description": "The session id.",
+            "schema": {"type": "string"}
+          },
+          "TaskId": {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "description": "The task id.",
+            "schema": {"type": "integer", "format": "int64"}
           }
         },
         "schemas": {
@@ -616,6 +575,10 @@ enum OpenAPIDocument {
           }
         },
         "responses": {
+          "SessionChanged": {
+            "description": "The session after the change.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Session"}}}
+          },
           "BadRequest": {
             "description": "The request is malformed: bad JSON (`bad_json`), a bad path or query parameter (`bad_parameter`), or an unknown body field (`unknown_field`).",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}

@@ -110,6 +110,25 @@ struct APITests {
             #expect(registered == documented, "only registered: \(registered.subtracting(documented)); only documented: \(documented.subtracting(registered))")
             #expect(registered.count == 14)
         }
+        // Every $ref in the document points at something it defines.
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
+        var references: [String] = []
+        func collect(_ value: Any) {
+            if let object = value as? [String: Any] {
+                for (key, member) in object {
+                    if key == "$ref", let target = member as? String { references.append(target) } else { collect(member) }
+                }
+            } else if let array = value as? [Any] {
+                array.forEach(collect)
+            }
+        }
+        collect(document)
+        let unresolved = references.filter { reference in
+            var node: Any? = document
+            for key in reference.dropFirst(2).split(separator: "/") { node = (node as? [String: Any])?[String(key)] }
+            return node == nil
+        }
+        #expect(references.count > 50 && unresolved.isEmpty, "unresolved: \(unresolved)")
     }
 
     @Test("errors: bad JSON says where, unknown fields, wrong types, unknown ids, 405, 413, and never a 500")

@@ -110,9 +110,7 @@ public final class Worker: Service {
                       group: inout ThrowingDiscardingTaskGroup<any Error>) async throws {
         let config = configuration
         let runner = StepRunner(handlers: handlers, timeoutMs: config.stepTimeoutMs, policy: config.retry)
-        var running: [Int64: ClaimedStep] = [:]
-        // Each running step's handler task, so a step that is no longer this worker's can be stopped.
-        var handles: [Int64: Task<StepOutcome, Never>] = [:]
+        var running: [Int64: RunningStep] = [:]
         var unflushed: [StepOutcome] = []
         var listening = false
         var wantScan = false
@@ -133,12 +131,11 @@ public final class Worker: Service {
         func start(_ claimed: Claimed, wanted: Int) {
             let now = ContinuousClock.now
             for step in claimed.steps {
-                running[step.context.taskId] = step
                 if let notified = notifiedAt.removeValue(forKey: step.context.taskId) {
                     metrics.notifiedStepStarted(afterNanoseconds: (now - notified).nanoseconds)
                 }
                 let handle = Task { await runner.run(step) }
-                handles[step.context.taskId] = handle
+                running[step.context.taskId] = RunningStep(step: step, handle: handle)
                 group.addTask {
                     let outcome = await withTaskCancellationHandler { await handle.value } onCancel: { handle.cancel() }
                     inbox.post { $0.finished.append(outcome) }
@@ -159,9 +156,8 @@ public final class Worker: Service {
             // Ids of tasks another worker took never come back here; bound what is kept.
             if notifiedAt.count > 10_000 { notifiedAt.removeAll(keepingCapacity: true) }
             // Only the attempt still running here counts: a stopped one may finish late.
-            for outcome in news.finished where running[outcome.taskId]?.context.attempt == outcome.attempt {
+            for outcome in news.finished where running[outcome.taskId]?.step.context.attempt == outcome.attempt {
                 running[outcome.taskId] = nil
-                handles[outcome.taskId] = nil
                 unflushed.append(outcome)
             }
             if news.listening { listening = true }
@@ -172,15 +168,17 @@ public final class Worker: Service {
             if news.scan { wantScan = true }
             if news.heartbeat {
                 do {
-                    let lost = try await connection.heartbeat(worker: config.workerID, running: Array(running.values))
+                    let lost = try await connection.heartbeat(worker: config.workerID, running: running.values.map(\.step))
                     for id in lost {
                         // Rescued while this worker could not reach the database, cancelled, or
                         // finished from outside: another attempt owns it now. Its outcome still
                         // comes back and is committed, where the fence records it as discarded.
-                        guard let step = running[id], let handle = handles.removeValue(forKey: id) else { continue }
-                        handle.cancel()
+                        guard let entry = running[id], !entry.stopping else { continue }
+                        running[id]?.stopping = true
+                        entry.handle.cancel()
                         logger.warning("stopping a step that is no longer this worker's attempt", metadata: [
-                            "task": "\(id)", "session": "\(step.context.sessionId)", "attempt": "\(step.context.attempt)",
+                            "task": "\(id)", "session": "\(entry.step.context.sessionId)",
+                            "attempt": "\(entry.step.context.attempt)",
                         ])
                     }
                 } catch {
@@ -224,7 +222,7 @@ public final class Worker: Service {
 
             if shuttingDown {
                 if news.graceOver && !running.isEmpty {
-                    await giveBack(Array(running.values), on: connection)
+                    await giveBack(running.values.map(\.step), on: connection)
                     running.removeAll()
                 }
                 if running.isEmpty && (unflushed.isEmpty || news.graceOver) { break }
@@ -246,6 +244,14 @@ public final class Worker: Service {
                 schedule(afterMs: delay) { $0.scan = true }
             }
         }
+    }
+
+    /// A step this worker runs: its handler task, so a step that is no longer this worker's can
+    /// be stopped (`stopping`: asked once; its outcome still comes back and is committed).
+    private struct RunningStep {
+        var step: ClaimedStep
+        var handle: Task<StepOutcome, Never>
+        var stopping = false
     }
 
     /// Commits a batch, claiming up to `limit` next steps in the same transaction (nil: no claim
