@@ -72,6 +72,8 @@ public struct APIServer: Sendable {
         let sessions = SessionRoutes(client: client, hub: hub, configuration: configuration)
         let tasks = TaskRoutes(client: client, configuration: configuration)
         let system = SystemRoutes(client: client, registry: registry, hub: hub)
+        let schedules = ScheduleRoutes(client: client, configuration: configuration)
+        let watches = WatchRoutes(client: client)
 
         // Every route is declared here once: the table below is what the OpenAPI test checks.
         let table: [(HTTPRequest.Method, String, @Sendable (Request, BasicRequestContext) async throws -> Response)] = [
@@ -84,6 +86,12 @@ public struct APIServer: Sendable {
             (.post, "/api/sessions/{id}/cancel", sessions.cancel),
             (.post, "/api/tasks/{id}/complete", tasks.complete),
             (.post, "/api/tasks/{id}/fail", tasks.fail),
+            (.get, "/api/schedules", schedules.list),
+            (.post, "/api/schedules", schedules.create),
+            (.get, "/api/schedules/{name}", schedules.show),
+            (.delete, "/api/schedules/{name}", schedules.remove),
+            (.post, "/api/schedules/{name}/run-now", schedules.runNow),
+            (.get, "/api/watches", watches.list),
             (.get, "/api/stats", system.stats),
             (.get, "/healthz", system.health),
             (.get, "/metrics", system.metrics),
@@ -100,7 +108,8 @@ public struct APIServer: Sendable {
         }
         router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
         for (method, path, handler) in table {
-            router.on(RouterPath(path.replacingOccurrences(of: "{id}", with: ":id")), method: method, use: handler)
+            let template = path.replacingOccurrences(of: "{id}", with: ":id").replacingOccurrences(of: "{name}", with: ":name")
+            router.on(RouterPath(template), method: method, use: handler)
         }
         return (router, routes)
     }

@@ -159,16 +159,21 @@ async function api(method, path, body, signal) {
 async function loadStats() {
   try {
     const s = await api('GET', '/api/stats');
-    const parts = [];
+    const parts = [], totals = {};
+    let ready = 0, gate = 0;
+    for (const k of s.kinds || []) {
+      for (const [st, n] of Object.entries(k.sessions || {})) totals[st] = (totals[st] || 0) + n;
+      ready += k.readySteps || 0;
+      gate += k.atGate || 0;
+    }
     for (const st of STATUSES) {
-      const n = (s.sessionsByStatus || {})[st];
-      if (n) parts.push(el('span', { title: 'sessions ' + st }, badge(st + ' ' + n)));
+      const n = totals[st];
+      const estimated = s.finishedEstimated && (st === 'COMPLETED' || st === 'CANCELLED');
+      if (n) parts.push(el('span', { title: 'sessions ' + st + (estimated ? ' (estimated)' : '') },
+        badge(st + ' ' + (estimated ? '~' : '') + n)));
     }
     if (!parts.length) parts.push(el('span', { class: 'muted' }, 'no sessions'));
-    const tasks = Object.entries(s.tasksByStatus || {}).map(([k, v]) => `${k} ${v}`).join(' · ');
-    const outcomes = Object.entries(s.attemptsByOutcome || {}).map(([k, v]) => `${k} ${v}`).join(' · ');
-    parts.push(el('span', { class: 'muted', title: 'tasks: ' + (tasks || 'none') + '\nattempts: ' + (outcomes || 'none') },
-      `ready tasks ${s.readyTasks ?? 0} · awaiting proceed ${s.awaitingProceed ?? 0}`));
+    parts.push(el('span', { class: 'muted' }, `ready steps ${ready} · at the gate ${gate}`));
     $('stats').replaceChildren(...parts);
   } catch (e) { report(e); }
 }

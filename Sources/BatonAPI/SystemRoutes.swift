@@ -26,7 +26,7 @@ struct SystemRoutes: Sendable {
     }
 
     func stats(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        try JSONBody.response(.ok, try await client.stats())
+        try JSONBody.response(.ok, try await client.statistics())
     }
 
     /// Prometheus text. Queue depth and sessions at the gate are read from the database at

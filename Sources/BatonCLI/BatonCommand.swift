@@ -15,7 +15,7 @@ public struct BatonCommand: AsyncParsableCommand {
         subcommands: [
             MigrateCommand.self, WorkerCommand.self, APICommand.self, StartCommand.self, DevCommand.self, SessionCommand.self,
             ProgressCommand.self, AdvanceCommand.self, RetryCommand.self, CancelCommand.self,
-            StatsCommand.self, HealthCommand.self, BenchCommand.self,
+            WatchCommand.self, ScheduleCommand.self, StatsCommand.self, HealthCommand.self, BenchCommand.self,
         ])
 
     public init() {}
@@ -92,26 +92,6 @@ struct HealthCommand: AsyncParsableCommand {
                 try await database.makeClient().ping()
             }
             if output.json { try printJSON(["status": "ok"]) } else { print("ok: the database answers") }
-        }
-    }
-}
-
-struct StatsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Sessions, steps and attempts by status.")
-    @OptionGroup var database: DatabaseOptions
-    @OptionGroup var output: OutputOptions
-
-    func run() async throws {
-        try await reportingErrors {
-            let stats = try await database.makeClient().stats()
-            if output.json { try printJSON(stats); return }
-            func line(_ title: String, _ counts: [String: Int]) -> String {
-                "\(title): " + (counts.isEmpty ? "none" : counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
-            }
-            print(line("sessions", stats.sessionsByStatus))
-            print(line("steps", stats.tasksByStatus))
-            print(line("attempts", stats.attemptsByOutcome))
-            print("ready now: \(stats.readyTasks)  awaiting proceed: \(stats.awaitingProceed)")
         }
     }
 }

@@ -64,10 +64,22 @@ public struct BatonClient: Sendable {
         try await session(from: run(SessionQueries.failTask, [String(taskID), message]))
     }
 
-    /// What `/metrics` reads on each scrape: like `stats()`, but tasks are counted only when
-    /// PENDING or RUNNING (cheap however long the history) and attempts not at all.
-    public func queueDepth() async throws -> Stats {
-        try Self.stats(from: await run(SessionQueries.queueDepth))
+    /// What `/metrics` reads on each scrape: active tasks by status (cheap however long the
+    /// history), ready tasks, and sessions by status.
+    public func queueDepth() async throws -> QueueDepth {
+        var depth = QueueDepth(sessionsByStatus: [:], tasksByStatus: [:], readyTasks: 0, awaitingProceed: 0)
+        for row in try await run(SessionQueries.queueDepth).records {
+            let n = try row.int("n")
+            let key = row["key"] ?? ""
+            switch row["what"] {
+            case "session": depth.sessionsByStatus[key] = n
+            case "task": depth.tasksByStatus[key] = n
+            case "ready": depth.readyTasks = n
+            default: break
+            }
+        }
+        depth.awaitingProceed = depth.sessionsByStatus[SessionStatus.awaitingProceed.rawValue] ?? 0
+        return depth
     }
 
     /// The session, or `BatonError.unknownSession`.
@@ -159,36 +171,13 @@ public struct BatonClient: Sendable {
         try await session(id).progress
     }
 
-    /// Counts by status.
-    public func stats() async throws -> Stats {
-        try Self.stats(from: await run(SessionQueries.stats))
-    }
-
-    /// Rows of (what, key, n), as `SessionQueries.stats` and `.queueDepth` return them.
-    static func stats(from result: QueryResult) throws -> Stats {
-        var stats = Stats(sessionsByStatus: [:], tasksByStatus: [:], readyTasks: 0, awaitingProceed: 0, attemptsByOutcome: [:])
-        for row in result.records {
-            let n = try row.int("n")
-            let key = row["key"] ?? ""
-            switch row["what"] {
-            case "session": stats.sessionsByStatus[key] = n
-            case "task": stats.tasksByStatus[key] = n
-            case "ready": stats.readyTasks = n
-            case "attempt": stats.attemptsByOutcome[key] = n
-            default: break
-            }
-        }
-        stats.awaitingProceed = stats.sessionsByStatus[SessionStatus.awaitingProceed.rawValue] ?? 0
-        return stats
-    }
-
     /// Succeeds when the database answers `SELECT 1`.
     public func ping() async throws {
         _ = try await run(SessionQueries.ping)
     }
 
     /// One statement; Baton's SQLSTATEs become `BatonError`s.
-    private func run(_ sql: String, _ parameters: [String?] = []) async throws -> QueryResult {
+    func run(_ sql: String, _ parameters: [String?] = []) async throws -> QueryResult {
         do {
             return try await pool.query(sql, parameters)
         } catch {
@@ -196,7 +185,7 @@ public struct BatonClient: Sendable {
         }
     }
 
-    private func session(from result: QueryResult) throws -> Session {
+    func session(from result: QueryResult) throws -> Session {
         guard let row = result.first else { throw DatabaseError.protocolViolation("no session returned") }
         return try Self.decodeSession(row)
     }
@@ -210,7 +199,8 @@ public struct BatonClient: Sendable {
             step: row["step"].flatMap(Step.init(rawValue:)), totalPhases: try row.int("total_phases"),
             autoSteps: row.bool("auto_steps"), autoPhases: row.bool("auto_phases"),
             input: try json(row["input"]) ?? .null, error: row["error"], version: try row.int64("version"),
-            createdAt: try row.string("created_at"), updatedAt: try row.string("updated_at"))
+            createdAt: try row.string("created_at"), updatedAt: try row.string("updated_at"),
+            key: row["key"], origin: try json(row["origin"]))
     }
 
     static func json(_ text: String?) throws -> JSONValue? {
@@ -240,8 +230,9 @@ public enum BatonError: Error, Sendable, CustomStringConvertible {
         switch state {
         case DatabaseError.unknownSQLState: return BatonError.unknown(message)
         case DatabaseError.wrongStateSQLState: return BatonError.wrongState(message)
-        // 22P02/22023: a value of the wrong form; 22021: a NUL or invalid byte in text.
-        case DatabaseError.badArgumentSQLState, "22P02", "22023", "22021": return BatonError.badInput(message)
+        // 22P02/22023: a value of the wrong form; 22021: a NUL or invalid byte in text;
+        // 22007/22008: a date, time or interval that does not read or is out of range.
+        case DatabaseError.badArgumentSQLState, "22P02", "22023", "22021", "22007", "22008": return BatonError.badInput(message)
         case DatabaseError.invalidTransitionSQLState: return BatonError.invalidTransition(message)
         default: return error
         }

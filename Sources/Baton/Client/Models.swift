@@ -15,6 +15,11 @@ public struct Session: Sendable, Codable, Hashable {
     public var version: Int64
     public var createdAt: String
     public var updatedAt: String
+    /// The coalescing key of a session that a watched row's change created (the row's key).
+    public var key: String?
+    /// What created the session when a client did not: `{"change": {...}}` for a watched row,
+    /// `{"schedule": {...}}` for a schedule. Its members join the handler document.
+    public var origin: JSONValue?
 
     /// The derived progress.
     public var progress: SessionProgress {
@@ -59,13 +64,13 @@ public struct SessionDetail: Sendable, Codable, Hashable {
     public var steps: [StepRecord]
 }
 
-/// Counts for `baton stats`.
-public struct Stats: Sendable, Codable, Hashable {
+/// The queue as `/metrics` reports it on each scrape.
+public struct QueueDepth: Sendable, Codable, Hashable {
     public var sessionsByStatus: [String: Int]
+    /// PENDING and RUNNING tasks.
     public var tasksByStatus: [String: Int]
     /// PENDING tasks whose time has come.
     public var readyTasks: Int
     /// Sessions waiting at the gate.
     public var awaitingProceed: Int
-    public var attemptsByOutcome: [String: Int]
 }

@@ -8,7 +8,8 @@ enum SessionQueries {
 
     static let sessionColumns = """
         s.id, s.kind, s.status, s.phase, s.step, s.total_phases, s.auto_steps, s.auto_phases,
-        s.input::text AS input, s.error, s.version, \(iso("s.created_at")) AS created_at, \(iso("s.updated_at")) AS updated_at
+        s.input::text AS input, s.error, s.version, \(iso("s.created_at")) AS created_at, \(iso("s.updated_at")) AS updated_at,
+        s.key, s.origin::text AS origin
         """
 
     static let create = """
@@ -39,12 +40,6 @@ enum SessionQueries {
         SELECT a.task_id, a.attempt, a.worker_id, a.outcome, \(iso("a.started_at")) AS started_at,
                \(iso("a.finished_at")) AS finished_at, a.input::text AS input, a.output::text AS output, a.error
         FROM baton.attempts a WHERE a.session_id = $1 ORDER BY a.task_id, a.attempt
-        """
-    static let stats = """
-        SELECT 'session' AS what, status AS key, count(*) AS n FROM baton.sessions GROUP BY status
-        UNION ALL SELECT 'task', status, count(*) FROM baton.tasks GROUP BY status
-        UNION ALL SELECT 'ready', '', count(*) FROM baton.tasks WHERE status = 'PENDING' AND run_at <= now()
-        UNION ALL SELECT 'attempt', outcome, count(*) FROM baton.attempts GROUP BY outcome
         """
     /// What `/metrics` reports each scrape: active tasks by status (through the partial
     /// index, so cheap however long the history), ready tasks, and sessions by status.

@@ -24,7 +24,8 @@ struct Claimed: Sendable {
                 taskId: try row.int64("task_id"), sessionId: try row.string("session_id"),
                 kind: try row.string("kind"), phase: try row.int("phase"),
                 totalPhases: try row.int("total_phases"), step: step, attempt: try row.int("attempt"),
-                inputJSON: try row.string("input"), previousJSON: try row.string("previous"))
+                inputJSON: try row.string("input"), previousJSON: try row.string("previous"),
+                originJSON: row["origin"])
             steps.append(ClaimedStep(context: context, budgetAttempt: try row.int("budget_attempt"), generation: generation))
         }
     }
