@@ -15,6 +15,14 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Sequential 1-phase sessions for the latency figures.") var latencySessions: Int = 20
     @Option(help: "1-phase sessions (3 steps each) created at once for the throughput figure; 0 skips it.") var throughputSessions: Int = 10_000
     @Option(name: .customLong("batch-size"), help: "Worker batch size for the throughput run.") var batchSize: Int = 256
+    @Option(name: .customLong("watch-rows"), help: "Rows of the watched and the plain table for the UPDATE cost of baton.watch; 0 skips it.")
+    var watchRows: Int = 0
+    @Option(name: .customLong("watch-changes"), help: "Changes, one at a time, for the change → step start delay.") var watchChanges: Int = 300
+    @Option(name: .customLong("watch-rounds"), help: "Rounds of the UPDATE cost measurement (medians are reported).") var watchRounds: Int = 3
+    @Option(name: .customLong("stats-sessions"), help: "Finished sessions written as history before timing `baton stats`; 0 skips it (needs a superuser).")
+    var statsSessions: Int = 0
+    @Flag(name: .customLong("only-extras"), help: "Run only the watch and stats measurements, not latency and throughput.")
+    var onlyExtras = false
 
     static let kind = "baton-bench"
 
@@ -27,6 +35,8 @@ struct BenchCommand: AsyncParsableCommand {
         var throughputSeconds: Double
         var stepsPerSecond: Double
         var batchSize: Int
+        var watch: WatchBench.Report?
+        var stats: StatsBench.Report?
     }
 
     struct Summary: Encodable {
@@ -55,28 +65,65 @@ struct BenchCommand: AsyncParsableCommand {
             // Start every run from the same state: no dead rows from earlier runs, fresh statistics.
             try await pool.query("VACUUM (ANALYZE) baton.sessions, baton.tasks, baton.attempts")
 
-            let (latency, pickup) = try await withBenchWorker(direct: direct, pool: pool, batchSize: 4) {
-                try await measureLatency(direct: direct, pool: pool)
-            }
             var report = Report(
-                latencySessions: latencySessions, createToCompletedMs: Summary(latency), createToPickupMs: Summary(pickup),
-                throughputSessions: throughputSessions, throughputSteps: 0, throughputSeconds: 0, stepsPerSecond: 0,
-                batchSize: batchSize)
-            if throughputSessions > 0 {
-                let seconds = try await measureThroughput(direct: direct, pool: pool)
-                report.throughputSteps = throughputSessions * 3
-                report.throughputSeconds = seconds
-                report.stepsPerSecond = Double(report.throughputSteps) / seconds
+                latencySessions: 0, createToCompletedMs: Summary([]), createToPickupMs: Summary([]),
+                throughputSessions: 0, throughputSteps: 0, throughputSeconds: 0, stepsPerSecond: 0, batchSize: batchSize)
+            if !onlyExtras {
+                let (latency, pickup) = try await withBenchWorker(direct: direct, pool: pool, batchSize: 4) {
+                    try await measureLatency(direct: direct, pool: pool)
+                }
+                report.latencySessions = latencySessions
+                report.createToCompletedMs = Summary(latency)
+                report.createToPickupMs = Summary(pickup)
+                if throughputSessions > 0 {
+                    let seconds = try await measureThroughput(direct: direct, pool: pool)
+                    report.throughputSessions = throughputSessions
+                    report.throughputSteps = throughputSessions * 3
+                    report.throughputSeconds = seconds
+                    report.stepsPerSecond = Double(report.throughputSteps) / seconds
+                }
+            }
+            if watchRows > 0 {
+                let bench = WatchBench(direct: direct, pool: pool, rows: watchRows, changes: watchChanges, rounds: max(1, watchRounds))
+                report.watch = try await bench.run { body in
+                    let worker = Worker(
+                        configuration: WorkerConfiguration(kinds: [WatchBench.kind], batchSize: 4),
+                        handlers: HandlerRegistry(EchoHandler()), direct: direct, pool: pool, logger: quietLogger())
+                    return try await withThrowingTaskGroup(of: [Double]?.self) { group in
+                        group.addTask { try await worker.run(); return nil }
+                        defer { group.cancelAll() }
+                        return try await body()
+                    }
+                }
+            }
+            if statsSessions > 0 {
+                report.stats = try await StatsBench(pool: pool, sessions: statsSessions, samples: 20).run()
             }
             try await pool.query("DELETE FROM baton.sessions WHERE kind = $1", [Self.kind])
             await pool.close()
             if output.json { try printJSON(report); return }
             func f(_ v: Double) -> String { String(format: "%.2f", v) }
-            say("latency, \(latencySessions) sequential 1-phase sessions on an idle worker:")
-            say("  create_session → COMPLETED seen by the client: median \(f(report.createToCompletedMs.median)) ms, p95 \(f(report.createToCompletedMs.p95)) ms, min \(f(report.createToCompletedMs.min)) ms")
-            say("  create_session returned → THINK handler started: median \(f(report.createToPickupMs.median)) ms, p95 \(f(report.createToPickupMs.p95)) ms")
-            if throughputSessions > 0 {
+            if !onlyExtras {
+                say("latency, \(latencySessions) sequential 1-phase sessions on an idle worker:")
+                say("  create_session → COMPLETED seen by the client: median \(f(report.createToCompletedMs.median)) ms, p95 \(f(report.createToCompletedMs.p95)) ms, min \(f(report.createToCompletedMs.min)) ms")
+                say("  create_session returned → THINK handler started: median \(f(report.createToPickupMs.median)) ms, p95 \(f(report.createToPickupMs.p95)) ms")
+            }
+            if report.throughputSessions > 0 {
                 say("throughput, \(throughputSessions) sessions × 3 steps, batch size \(batchSize): \(report.throughputSteps) steps in \(f(report.throughputSeconds)) s = \(Int(report.stepsPerSecond)) steps/s")
+            }
+            if let watch = report.watch {
+                say("baton.watch, UPDATE cost per row over \(watch.rows) rows (median of \(watch.rounds) rounds; plain → watched = extra µs):")
+                for (name, cost) in [("one statement, creating a session per key", watch.oneStatementCreating),
+                                     ("one statement, folding into queued sessions", watch.oneStatementFolding),
+                                     ("row by row, a commit each, creating", watch.rowByRowCreating),
+                                     ("row by row, a commit each, folding", watch.rowByRowFolding),
+                                     ("row by row in one transaction", watch.rowByRowOneTransaction)] {
+                    say("  \(name): \(f(cost.plainMicrosPerRow)) → \(f(cost.watchedMicrosPerRow)) = +\(f(cost.extraMicrosPerRow)) µs")
+                }
+                say("  committed change → THINK handler started, \(watch.changes) changes one at a time: p50 \(f(watch.changeToStartMs.p50)) ms, p99 \(f(watch.changeToStartMs.p99)) ms, max \(f(watch.changeToStartMs.max)) ms")
+            }
+            if let stats = report.stats {
+                say("baton stats with \(stats.finishedSessions) finished sessions (\(stats.tasks) tasks, \(stats.attempts) attempts, \(stats.attemptsInLast15Minutes) in the last 15 minutes; finished counts \(stats.finishedEstimated ? "estimated" : "exact")): p50 \(f(stats.statsMs.p50)) ms, p99 \(f(stats.statsMs.p99)) ms, max \(f(stats.statsMs.max)) ms (history written in \(f(stats.loadSeconds)) s)")
             }
         }
     }

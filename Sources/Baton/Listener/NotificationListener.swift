@@ -17,6 +17,8 @@ public enum ListenerEvent: Sendable {
 public struct NotificationListener: Sendable {
     public static let taskChannel = "baton_task"
     public static let sessionChannel = "baton_session"
+    /// A schedule was created, changed, fired or removed (payload: schedule names).
+    public static let scheduleChannel = "baton_schedule"
 
     public var settings: ConnectionSettings
     public var channels: [String]

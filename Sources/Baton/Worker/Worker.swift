@@ -43,9 +43,11 @@ public final class Worker: Service {
         settings.overrides["application_name"] = "baton-worker"
         let connection = DatabaseConnection(settings: settings, label: "worker", preparedStatements: true)
         let listener = NotificationListener(
-            settings: direct, channels: [NotificationListener.taskChannel],
+            settings: direct, channels: [NotificationListener.taskChannel, NotificationListener.scheduleChannel],
             pingIntervalMs: configuration.listenerPingMs, logger: logger)
         let config = configuration
+        // The scheduler beside the worker (as the rescuer is) wakes on schedule changes.
+        let scheduleAlarm = Alarm()
         logger.info("worker starting", metadata: [
             "database": "\(direct.safeDescription)", "batch_size": "\(config.batchSize)",
             "kinds": "\(claimKinds?.joined(separator: ",") ?? "all")",
@@ -56,7 +58,11 @@ public final class Worker: Service {
                 group.addTask {
                     await listener.run(label: "listener") { event in
                         switch event {
-                        case .listening: inbox.post { $0.listening = true; $0.scan = true }
+                        case .listening:
+                            inbox.post { $0.listening = true; $0.scan = true }
+                            scheduleAlarm.ring()
+                        case .notification(let note) where note.channel == NotificationListener.scheduleChannel:
+                            scheduleAlarm.ring()
                         case .notification(let note) where note.channel == NotificationListener.taskChannel:
                             if note.payload.hasPrefix("at:") {
                                 // A step queued for later: scan when it becomes ready.
@@ -88,6 +94,9 @@ public final class Worker: Service {
                         inbox.post { $0.heartbeat = true }
                         try? await Task.sleep(for: .milliseconds(config.heartbeatIntervalMs))
                     }
+                }
+                group.addTask { [pool, logger] in
+                    await Scheduler(pool: pool, alarm: scheduleAlarm, pollIntervalMs: config.pollIntervalMs, logger: logger).run()
                 }
                 group.addTask { [pool, logger, metrics] in
                     await Rescuer(pool: pool, intervalMs: config.rescueIntervalMs, rescueAfterMs: config.rescueAfterMs,
