@@ -44,7 +44,7 @@ let package = Package(
             ],
             plugins: ["EmbedSQLPlugin"]
         ),
-        // The HTTP API: routes, long-poll fan-out, errors, OpenAPI document, /metrics.
+        // The HTTP API: routes, long-poll fan-out, errors, OpenAPI document (Resources/openapi.json), /metrics.
         .target(
             name: "BatonAPI",
             dependencies: [
@@ -55,7 +55,9 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // The OpenAPI document, compiled into the binary (no resource bundle on disk).
+            resources: [.embedInCode("Resources/openapi.json")]
         ),
         .target(
             name: "BatonCLI",

@@ -5,7 +5,7 @@ import NIOCore
 import Prometheus
 import ServiceLifecycle
 
-/// Baton's HTTP API (see DESIGN.md "HTTP API" and `GET /openapi.json`): a Hummingbird
+/// Baton's HTTP API (see docs/design.md "HTTP API" and `GET /openapi.json`): a Hummingbird
 /// application with its progress listener, ready to run as a `Service`.
 public struct APIServer: Sendable {
     /// One registered route.

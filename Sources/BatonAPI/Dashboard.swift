@@ -278,7 +278,7 @@ async function act(v, path, btn) {
 
 function renderSession(v, d) {
   const s = d.session, p = d.progress;
-  const total = p.totalPhases || 0, done = p.completedPhases || 0;
+  const total = p.totalPhases || 0, done = (p.completedPhases || []).length;
   const pct = total ? Math.min(100, Math.round((done / total) * 100)) : 0;
   const buttons = el('div', { class: 'row' },
     el('button', { class: 'primary', disabled: !p.canProceed, onclick: (e) => act(v, 'proceed-next-phase', e.target) }, 'Proceed'),

@@ -75,7 +75,7 @@ func describe(_ progress: SessionProgress) -> String {
     var lines = [
         "session   \(progress.sessionId)",
         "status    \(progress.status.rawValue)",
-        "phase     \(progress.currentPhase) of \(progress.totalPhases) (\(progress.completedPhases) completed)",
+        "phase     \(progress.currentPhase) of \(progress.totalPhases) (\(progress.completedPhases.count) completed)",
         "step      \(progress.currentStep?.rawValue ?? "-")",
     ]
     if progress.canProceed { lines.append("gate      waiting: run `baton advance \(progress.sessionId)` to go on") }

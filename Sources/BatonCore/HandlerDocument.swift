@@ -1,4 +1,4 @@
-/// The one JSON document a step handler receives (see DESIGN.md, "Step handlers"):
+/// The one JSON document a step handler receives (see docs/design.md, "Step handlers"):
 ///
 ///     {"session": {"id", "kind", "input", "phase", "totalPhases"}, "step", "attempt",
 ///      "idempotencyKey", "previous": {"<phase>.<STEP>": <result>, ...}}

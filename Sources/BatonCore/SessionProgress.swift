@@ -7,8 +7,10 @@ public struct SessionProgress: Sendable, Hashable, Codable {
     public var currentPhase: Int
     /// The step queued, running, waiting, or failed; nil once COMPLETED.
     public var currentStep: Step?
-    /// Phases whose INTEGRATE step has a committed result.
-    public var completedPhases: Int
+    /// The numbers of the phases whose INTEGRATE step has a committed result, in order: `[]`
+    /// before the first phase ends, `[1]` after phase 1, `[1, 2]` once a 2-phase session is
+    /// COMPLETED. Phases finish in order, so this is always `1...n` for some n.
+    public var completedPhases: [Int]
     public var totalPhases: Int
     /// The session waits at the gate: `proceed` (`baton advance`) moves it on now.
     public var canProceed: Bool
@@ -54,7 +56,8 @@ public struct SessionProgress: Sendable, Hashable, Codable {
         version = s.version
         updatedAt = s.updatedAt
         // The stored phase is the one still to finish, except once the last one is done.
-        completedPhases = s.status == .completed ? s.totalPhases : max(0, s.phase - 1)
+        let finished = s.status == .completed ? s.totalPhases : max(0, s.phase - 1)
+        completedPhases = Array(stride(from: 1, through: finished, by: 1))
         canProceed = s.status == .awaitingProceed
         requiresManualTrigger = Self.stopsAtGate(s)
     }

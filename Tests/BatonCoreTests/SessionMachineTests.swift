@@ -82,7 +82,7 @@ import Testing
         #expect(SessionMachine.decide(bogus, event: .succeed, totalPhases: 1, autoSteps: true, autoPhases: true) == nil)
     }
 
-    /// The diagram of DESIGN.md, written out pair by pair.
+    /// The diagram of docs/design.md, written out pair by pair.
     @Test func allowedTransitionsAreTheDesignDiagram() {
         let expected: [(SessionStatus, SessionStatus)] = [
             (.pending, .thinking), (.thinking, .executing), (.executing, .integrating),

@@ -1,4 +1,5 @@
 import BatonCore
+import Foundation
 import Testing
 
 @Suite struct SessionProgressTests {
@@ -9,12 +10,26 @@ import Testing
     }
 
     @Test func phasesCountAsCompletedOnceTheirIntegrateIsDone() {
-        #expect(progress(.pending, phase: 1, step: .think).completedPhases == 0)
-        #expect(progress(.integrating, phase: 1, step: .integrate).completedPhases == 0)
-        #expect(progress(.awaitingProceed, phase: 2, step: .think).completedPhases == 1)
-        #expect(progress(.executing, phase: 3, step: .execute).completedPhases == 2)
-        #expect(progress(.completed, phase: 3, step: nil).completedPhases == 3)
-        #expect(progress(.failed, phase: 2, step: .execute).completedPhases == 1)
+        #expect(progress(.pending, phase: 1, step: .think).completedPhases == [])
+        #expect(progress(.integrating, phase: 1, step: .integrate).completedPhases == [])
+        #expect(progress(.awaitingProceed, phase: 2, step: .think).completedPhases == [1])
+        #expect(progress(.executing, phase: 3, step: .execute).completedPhases == [1, 2])
+        #expect(progress(.completed, phase: 3, step: nil).completedPhases == [1, 2, 3])
+        #expect(progress(.completed, phase: 1, step: nil, total: 1).completedPhases == [1])
+        #expect(progress(.failed, phase: 2, step: .execute).completedPhases == [1])
+        #expect(progress(.cancelled, phase: 1, step: .think).completedPhases == [])
+    }
+
+    /// The wire format that front ends poll: the list of finished phase numbers, not a count.
+    @Test func completedPhasesIsAListOfPhaseNumbersInJSON() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        func json(_ p: SessionProgress) throws -> String { String(decoding: try encoder.encode(p), as: UTF8.self) }
+        #expect(try json(progress(.pending, phase: 1, step: .think)).contains(#""completedPhases":[]"#))
+        #expect(try json(progress(.awaitingProceed, phase: 2, step: .think, total: 2)).contains(#""completedPhases":[1]"#))
+        let done = progress(.completed, phase: 2, step: nil, total: 2)
+        #expect(try json(done).contains(#""completedPhases":[1,2]"#))
+        #expect(try JSONDecoder().decode(SessionProgress.self, from: encoder.encode(done)) == done)
     }
 
     @Test func onlyTheGateCanProceed() {

@@ -24,7 +24,8 @@ struct APITests {
                 // At the gate: progress says so, and proceed-next-phase moves it on.
                 let atGate = try await http.get("/api/sessions/api-1/progress")
                 #expect(atGate.status == 200 && atGate.object["canProceed"] as? Bool == true, "\(atGate.body)")
-                #expect(atGate.object["completedPhases"] as? Int == 1 && atGate.object["status"] as? String == "AWAITING_PROCEED")
+                // completedPhases is the list of finished phase numbers (the format front ends poll).
+                #expect(phaseNumbers(atGate.object["completedPhases"]) == [1] && atGate.object["status"] as? String == "AWAITING_PROCEED", "\(atGate.body)")
                 #expect(atGate.headers["etag"] == "\"\(atGate.object["version"] as? Int ?? -1)\"")
                 try expectMatchesSchema(atGate, "GET", "/api/sessions/{id}/progress")
                 let proceeded = try await http.post("/api/sessions/api-1/proceed-next-phase")
@@ -37,6 +38,7 @@ struct APITests {
                 // Detail: six steps with results and their attempt history.
                 let detail = try await http.get("/api/sessions/api-1")
                 #expect(detail.status == 200)
+                #expect(phaseNumbers((detail.object["progress"] as? [String: Any])?["completedPhases"]) == [1, 2], "\(detail.body)")
                 try expectMatchesSchema(detail, "GET", "/api/sessions/{id}")
                 let steps = try #require(detail.object["steps"] as? [[String: Any]])
                 #expect(steps.count == 6)
@@ -293,4 +295,11 @@ func awaitValue(_ what: String, timeout: Double = 30, _ condition: @Sendable () 
         guard Date() < deadline else { throw TestFailure("timed out after \(timeout) s waiting for \(what)") }
         try await Task.sleep(for: .milliseconds(10))  // allowed: re-checks a condition, not a stand-in for one
     }
+}
+
+/// A JSON array of whole numbers as [Int] (nil for anything else), e.g. `completedPhases`.
+private func phaseNumbers(_ value: Any?) -> [Int]? {
+    guard let array = value as? [Any] else { return nil }
+    let numbers = array.compactMap { $0 as? Int }
+    return numbers.count == array.count ? numbers : nil
 }

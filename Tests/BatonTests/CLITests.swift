@@ -55,6 +55,10 @@ import Testing
         }
         let progress = try JSONDecoder().decode(SessionProgress.self, from: Data(try await runBaton(["progress", "cli-1", "--json"], environment: env).output.utf8))
         #expect(progress.sessionId == "cli-1" && progress.status == .pending && progress.totalPhases == 2)
+        #expect(progress.completedPhases == [])
+        // The text form keeps a readable count of the finished phases.
+        let text = try await runBaton(["progress", "cli-1"], environment: env)
+        #expect(text.status == 0 && text.output.contains("phase     1 of 2 (0 completed)"), "\(text.output)")
     }
 
     @Test func listingPagesWithACursor() async throws {

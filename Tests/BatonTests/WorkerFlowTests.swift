@@ -12,13 +12,13 @@ import Testing
         let id = try await db.createSession(phases: 2, input: "{\"topic\": \"gates\"}")
         var progress = try await db.client.progress(id)
         #expect(progress.status == .pending && progress.currentPhase == 1 && progress.currentStep == .think)
-        #expect(progress.completedPhases == 0 && !progress.canProceed && progress.requiresManualTrigger)
+        #expect(progress.completedPhases == [] && !progress.canProceed && progress.requiresManualTrigger)
 
         try await withWorker(db) {
             try await db.awaitStatus(id, .awaitingProceed)
             let progress = try await db.client.progress(id)
             #expect(progress.currentPhase == 2 && progress.currentStep == .think)
-            #expect(progress.completedPhases == 1 && progress.totalPhases == 2)
+            #expect(progress.completedPhases == [1] && progress.totalPhases == 2)
             #expect(progress.canProceed && progress.requiresManualTrigger)
             // Phase 2 has not started: nothing is queued while the session waits.
             #expect(try await db.scalar("SELECT count(*) FROM baton.tasks WHERE session_id = $1 AND phase = 2", [id]) == "0")
@@ -30,7 +30,7 @@ import Testing
             try await db.awaitStatus(id, .completed)
         }
         progress = try await db.client.progress(id)
-        #expect(progress.completedPhases == 2 && progress.currentStep == nil && !progress.canProceed && !progress.requiresManualTrigger)
+        #expect(progress.completedPhases == [1, 2] && progress.currentStep == nil && !progress.canProceed && !progress.requiresManualTrigger)
 
         let detail = try await db.client.sessionDetail(id)
         #expect(detail.steps.map { "\($0.phase).\($0.step.rawValue)" } ==

@@ -4,7 +4,7 @@ import ServiceLifecycle
 
 /// A Baton worker: a `Service` that LISTENs for work, claims ready steps in batches with their
 /// session locks, runs them through the handlers, and commits finished steps in batches, each
-/// batch in one transaction. See DESIGN.md "Durability rules" for the guarantees.
+/// batch in one transaction. See docs/design.md "Durability rules" for the guarantees.
 ///
 /// Its loop: take all news → commit finished steps → claim while slots are free. On start and
 /// after every reconnect the listener LISTENs first and only then lets the loop scan.
