@@ -48,19 +48,21 @@ CREATE TABLE baton.schedule_runs (
     PRIMARY KEY (schedule, due_at)
 );
 
--- Every change of a schedule wakes the schedulers (ids only).
+-- Every change of a schedule wakes the schedulers: the names (they hold no commas), or '' when
+-- more than 60 changed (names are up to 100 characters; a payload must stay under 8000 bytes).
 CREATE FUNCTION baton.notify_schedules() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
+    n int;
     names text;
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        SELECT string_agg(r.name, ',') INTO names FROM (SELECT o.name FROM old_rows o LIMIT 100) r;
+        SELECT count(*), string_agg(r.name, ',') INTO n, names FROM (SELECT o.name FROM old_rows o LIMIT 61) r;
     ELSE
-        SELECT string_agg(r.name, ',') INTO names FROM (SELECT n.name FROM new_rows n LIMIT 100) r;
+        SELECT count(*), string_agg(r.name, ',') INTO n, names FROM (SELECT x.name FROM new_rows x LIMIT 61) r;
     END IF;
-    IF names IS NOT NULL THEN
-        PERFORM pg_notify('baton_schedule', names);
+    IF n > 0 THEN
+        PERFORM pg_notify('baton_schedule', CASE WHEN n > 60 THEN '' ELSE names END);
     END IF;
     RETURN NULL;
 END

@@ -64,6 +64,31 @@ import Testing
         }
     }
 
+    /// A statement that touches many sessions with long ids, or one whose id holds a comma,
+    /// announces '' ("look again") instead of failing on PostgreSQL's 8000-byte payload limit or
+    /// sending a list that cannot be split.
+    @Test func sessionNotificationsStayWithinThePayloadLimit() async throws {
+        let db = try await TestDatabase.create()
+        let listener = DatabaseConnection(settings: db.directSettings, label: "listener", preparedStatements: false)
+        defer { Task { await listener.close() } }
+        try await listener.listen([NotificationListener.sessionChannel])
+        let long = (0..<60).map { i in String(repeating: "x", count: 195) + String(format: "%05d", i) }
+        for id in long { try await db.query("SELECT baton.create_session(1, '{}', $1)", [id]) }
+        try await db.query("SELECT baton.create_session(1, '{}', 'a,b')")
+        let wake = WakeSignal()
+        while try await !listener.waitForNotifications(timeoutMs: 200, wake: wake).isEmpty {}  // the creations' own
+        try await db.query("UPDATE baton.sessions SET status = 'CANCELLED' WHERE length(id) = 200")
+        try await db.query("UPDATE baton.sessions SET status = 'CANCELLED' WHERE id = 'a,b'")
+        var payloads: [String] = []
+        while payloads.count < 2 {
+            let notes = try await listener.waitForNotifications(timeoutMs: 10_000, wake: wake)
+            guard !notes.isEmpty else { break }
+            payloads += notes.filter { $0.channel == NotificationListener.sessionChannel }.map(\.payload)
+        }
+        #expect(payloads == ["", ""], "\(payloads.map { $0.prefix(40) })")
+        #expect(try await db.scalar("SELECT count(*) FROM baton.sessions WHERE status = 'CANCELLED'") == "61")
+    }
+
     @Test func aRawUpdateCannotBreakTheStateMachine() async throws {
         let db = try await TestDatabase.create()
         let id = try await db.createSession()
