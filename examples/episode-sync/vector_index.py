@@ -6,12 +6,13 @@ old chunks for a new version's in one SQLite transaction, and never lets a versi
 
     python vector_index.py search "some words" [--k 5]   # the nearest chunks (KNN)
     python vector_index.py dump                          # episode -> version and chunk count, as JSON
-    python vector_index.py lock                          # hold the write lock until stdin closes (a failure drill)
+    python vector_index.py lock                          # hold the write lock until killed (a failure drill)
 
 The file is EPISODE_INDEX (default ./episode-index.db).
 """
 import json
 import os
+import signal
 import sqlite3
 import sys
 
@@ -124,9 +125,8 @@ def main(argv):
         db = sqlite3.connect(path(), isolation_level=None)
         db.execute("BEGIN EXCLUSIVE")
         print("locked", flush=True)
-        sys.stdin.read()
-        db.execute("ROLLBACK")
-        return 0
+        while True:  # the lock goes when the process does (Ctrl-C, kill)
+            signal.pause()
     index = VectorIndex()
     if argv[1] == "dump":
         print(json.dumps(index.contents(), sort_keys=True))

@@ -102,3 +102,27 @@ INI
     [ "$(id -u)" -eq 0 ] && chown postgres "$dir/pgbouncer.ini"
     baton_as_pg pgbouncer -d -q "$dir/pgbouncer.ini"
 }
+
+# Prints the path of a Python that has the examples' packages (examples/requirements.txt), in
+# .venv-examples/, made once (again when the requirements change) from Debian's own python3:
+# its sqlite3 module can load extensions, which sqlite-vec needs (a python built without that,
+# such as pyenv's, cannot). Installs python3 and python3-venv when missing.
+baton_examples_python() {
+    local venv=.venv-examples python=/usr/bin/python3
+    if ! "$python" -c "import ensurepip, sqlite3; sqlite3.connect(':memory:').enable_load_extension" >/dev/null 2>&1; then
+        echo "installing: python3 python3-venv" >&2
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        export DEBIAN_FRONTEND=noninteractive
+        $sudo apt-get update -qq >&2
+        $sudo apt-get install -y -qq --no-install-recommends python3 python3-venv >&2
+    fi
+    if [ ! -x "$venv/bin/python" ] || ! cmp -s examples/requirements.txt "$venv/.requirements"; then
+        echo "preparing $venv (examples/requirements.txt)" >&2
+        rm -rf "$venv"
+        "$python" -m venv "$venv" >&2
+        "$venv/bin/pip" install -q --disable-pip-version-check -r examples/requirements.txt >&2
+        cp examples/requirements.txt "$venv/.requirements"
+    fi
+    echo "$PWD/$venv/bin/python"
+}

@@ -22,6 +22,13 @@ enum TestEnvironment {
         get throws { try required("BATON_TEST_FAULT_ADMIN_URL", startedBy: "a second PostgreSQL for outage tests") }
     }
     static var faultControl: String { ProcessInfo.processInfo.environment["BATON_TEST_FAULT_CTL"] ?? "" }
+    /// A Python with the examples' packages (scripts/test prepares .venv-examples).
+    static var python: String { get throws { try required("BATON_TEST_PYTHON", startedBy: "the examples' Python in .venv-examples") } }
+    /// The repository's root (the tests read examples/ from it).
+    static var repository: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().path
+    }
     static var batonBinary: String { ProcessInfo.processInfo.environment["BATON_BIN"] ?? ".build/debug/baton" }
     static var handlerBinary: String { ProcessInfo.processInfo.environment["BATON_TEST_HANDLER"] ?? ".build/debug/BatonTestHandler" }
 }
