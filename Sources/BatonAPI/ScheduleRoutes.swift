@@ -78,6 +78,10 @@ struct ScheduleRoutes: Sendable {
         guard let raw = context.parameters.get("name"), let name = raw.removingPercentEncoding, !name.isEmpty else {
             throw APIError.badParameter("the schedule name in the path is missing or not valid percent-encoding")
         }
+        // As for every other value: PostgreSQL text cannot hold NUL, and no schedule is named so.
+        guard !name.utf8.contains(0) else {
+            throw APIError.badParameter("the schedule name contains a NUL character (\\0), which PostgreSQL text cannot hold")
+        }
         return name
     }
 }

@@ -213,6 +213,7 @@ import Testing
             let bodyRoutes = [
                 "/api/sessions", "/api/sessions/bi-awaiting-phase/proceed-next-phase", "/api/sessions/bi-failed/retry",
                 "/api/sessions/bi-pending/cancel", "/api/tasks/\(running)/complete", "/api/tasks/\(running)/fail",
+                "/api/schedules", "/api/schedules/bi-schedule/run-now",
             ]
             for route in bodyRoutes {
                 add("POST", route, #"{"a": "#, 400, "bad_json", "unexpected end of JSON at line 1, column 7")
@@ -283,6 +284,30 @@ import Testing
                 add("GET", path, nil, 404, "not_found", "unknown session '\(id)'")
                 add("GET", path + "/progress", nil, 404, "not_found", "unknown session '\(id)'")
             }
+            // Schedules: wrong types and values, hostile names on every route that names one.
+            for (body, fragment) in [
+                (#"{"name": 7, "every": "1 hour", "kind": "k"}"#, "field 'name' must be a string"),
+                (#"{"name": "x", "every": 5, "kind": "k"}"#, "field 'every' must be a string"),
+                (#"{"name": "x", "every": "1 hour", "kind": "k", "phases": 0}"#, "field 'phases' must be a whole number"),
+                (#"{"name": "x", "every": "1e400 hours", "kind": "k"}"#, "interval"),
+                (#"{"name": "x", "every": "-5 minutes", "kind": "k"}"#, "at least 1 second"),
+                (#"{"name": "x", "cron": "*/0 * * * *", "kind": "k"}"#, "the minute field '*/0'"),
+                (#"{"name": "x", "cron": "* * * * *", "timeZone": "'; DROP TABLE baton.schedules;--", "kind": "k"}"#, "unknown time zone"),
+                (#"{"name": "x", "cron": "* * * * *", "kind": "k", "input": {"a": "\u0000"}}"#, "cannot be stored in jsonb"),
+                (#"{"name": "\#(String(repeating: "n", count: 101))", "every": "1 hour", "kind": "k"}"#, "field 'name' must have 1 to 100 characters"),
+            ] {
+                add("POST", "/api/schedules", body, 400, body.contains("u0000") ? "bad_json" : "bad_parameter", fragment)
+            }
+            for name in hostileIDs.filter({ !$0.isEmpty }) + [String(repeating: "s", count: 8_000)] {
+                let path = "/api/schedules/" + pathEncoded(name)
+                add("GET", path, nil, 404, "not_found", "unknown schedule")
+                add("DELETE", path, nil, 404, "not_found", "unknown schedule")
+                add("POST", path + "/run-now", nil, 404, "not_found", "unknown schedule")
+            }
+            add("GET", "/api/schedules/bi-schedule%00x", nil, 400, "bad_parameter", "NUL character")
+            add("DELETE", "/api/schedules/bi-schedule%00", nil, 400, "bad_parameter", "NUL character")
+            add("POST", "/api/schedules/bi-schedule%00/run-now", nil, 400, "bad_parameter", "NUL character")
+
             // NUL cannot be in an id; cut short at it, these would name real sessions.
             add("POST", "/api/sessions/bi-awaiting-phase%00x/proceed-next-phase", nil, 400, "bad_parameter", "NUL character")
             add("POST", "/api/sessions/bi-pending%00/cancel", nil, 400, "bad_parameter", "NUL character")
@@ -478,6 +503,8 @@ struct Fixture: Sendable {
         try await create(weirdID, kind: "bi-weird")
         try await succeed("bi-weird", times: 3)
         await connection.close()
+        // A schedule that a mistaken run-now or replace would show in the fingerprint.
+        try await db.query("SELECT baton.schedule('bi-schedule', interval '1 day', 'bi-scheduled')")
 
         func byBytes(_ a: String, _ b: String) -> Bool { Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8)) }
         let statuses = try await db.query("SELECT id, status FROM baton.sessions").rows
@@ -497,6 +524,8 @@ struct Fixture: Sendable {
                 (SELECT string_agg(s::text, ' | ' ORDER BY s.id) FROM baton.sessions s),
                 (SELECT string_agg(t::text, ' | ' ORDER BY t.id) FROM baton.tasks t),
                 (SELECT string_agg(a::text, ' | ' ORDER BY a.task_id, a.attempt) FROM baton.attempts a),
+                (SELECT string_agg(x::text, ' | ' ORDER BY x.name) FROM baton.schedules x),
+                (SELECT string_agg(r::text, ' | ' ORDER BY r.schedule, r.due_at) FROM baton.schedule_runs r),
                 (SELECT string_agg(c.relname || ':' || c.relkind::text, ',' ORDER BY c.relname)
                  FROM pg_class c WHERE c.relnamespace = 'baton'::regnamespace),
                 (SELECT string_agg(p.proname || md5(p.prosrc), ',' ORDER BY p.oid)
