@@ -5,10 +5,11 @@
 -- How the guarantees are kept without ever making a worker wait for an application's transaction:
 -- - A keyed session's first task carries `queued_key` until a worker claims it; a unique index
 --   allows one such queued task per (kind, key).
--- - A change folds into the key's queued session by locking that task row (FOR UPDATE) for the
---   rest of its transaction. The claim skips locked rows (SKIP LOCKED), so the session starts
---   only after every change folded into it has committed, and it reads the row then.
--- - A change that finds no queued session (or one that has just started) creates a new one.
+-- - A change folds into the key's queued session by locking that task row for the rest of its
+--   transaction. The claim skips locked rows (SKIP LOCKED), so the session starts only after
+--   every change folded into it has committed, and it reads the row then.
+-- - A change that finds no queued session (or one that has just started) creates a new one;
+--   both happen in one INSERT ... ON CONFLICT statement (baton.record_changes).
 -- - A keyed session's first step is claimed only while no other session of its key runs
 --   (baton.key_free, under a per-key transaction lock that retry takes too). The end of a keyed
 --   session announces the key's queued task, so it starts at once.
@@ -68,8 +69,7 @@ DECLARE
     w baton.watches;
     todo text[];
     todo_deleted jsonb[];
-    done text[];
-    passes int := 0;
+    created text[];
 BEGIN
     IF coalesce(cardinality(keys), 0) = 0 THEN
         RETURN;
@@ -88,61 +88,50 @@ BEGIN
         WHERE k.key IS NOT NULL
         ORDER BY k.key, k.i DESC
     ) c;
-    WHILE coalesce(cardinality(todo), 0) > 0 LOOP
-        passes := passes + 1;
-        IF passes > 10 THEN
-            RAISE EXCEPTION 'baton.record_changes: could not settle the queued sessions of % keys of kind % after 10 passes',
-                cardinality(todo), w.kind;
-        END IF;
+    IF todo IS NULL THEN
+        RETURN;
+    END IF;
 
-        -- Fold into the key's queued session. The task row lock keeps it from starting until
-        -- this transaction ends; a claim in flight makes this wait, and then the key is started.
-        WITH queued AS MATERIALIZED (
-            SELECT t.session_id, t.queued_key FROM baton.tasks t
-            WHERE t.kind = w.kind AND t.queued_key = ANY (todo) AND t.status = 'PENDING'
-            ORDER BY t.queued_key
-            FOR UPDATE OF t
-        ), folded AS (
-            UPDATE baton.sessions s
-            -- op stays the first change's: baton.change_op decides at the start.
-            SET origin = jsonb_set(s.origin, '{change}', (s.origin -> 'change') || jsonb_build_object(
-                    'changes', (s.origin #>> '{change,changes}')::int + 1)
-                || CASE WHEN c.old IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('deletedRow', c.old) END)
-            FROM queued q
-            JOIN unnest(todo, todo_deleted) c(key, old) ON c.key = q.queued_key
-            WHERE s.id = q.session_id AND s.status = 'PENDING'
-            RETURNING q.queued_key
-        )
-        SELECT coalesce(array_agg(f.queued_key), '{}') INTO done FROM folded f;
-        SELECT coalesce(array_agg(c.key ORDER BY c.key), '{}'), coalesce(array_agg(c.old ORDER BY c.key), '{}')
-        INTO todo, todo_deleted
-        FROM unnest(todo, todo_deleted) c(key, old) WHERE c.key <> ALL (done);
-        EXIT WHEN cardinality(todo) = 0;
+    -- One statement queues a session for every key that has none queued, and locks the queued
+    -- task of every key that has one: ON CONFLICT DO UPDATE locks the conflicting row even
+    -- though its WHERE lets nothing be written. The lock keeps that session from starting until
+    -- this transaction ends (the claim skips locked rows). A key whose queued task a claim is
+    -- taking right now waits for the claim; the key then has none, and gets a new one. A key
+    -- whose queued session another transaction is creating waits for it, and then locks it.
+    WITH fresh AS MATERIALIZED (
+        SELECT c.key, c.old, gen_random_uuid()::text AS id FROM unnest(todo, todo_deleted) c(key, old)
+    ), queued AS (
+        INSERT INTO baton.tasks AS t (session_id, kind, phase, step, queued_key)
+        SELECT f.id, w.kind, 1, 'THINK', f.key FROM fresh f ORDER BY f.key
+        ON CONFLICT (kind, queued_key) WHERE queued_key IS NOT NULL AND status = 'PENDING'
+        DO UPDATE SET queued_key = EXCLUDED.queued_key WHERE false
+        RETURNING t.session_id
+    ), made AS (
+        INSERT INTO baton.sessions AS s (id, kind, key, total_phases, auto_steps, auto_phases, origin, created_at)
+        SELECT f.id, w.kind, f.key, w.phases, true, w.auto_phases,
+               jsonb_build_object('change', jsonb_build_object(
+                   'table', w.source_name, 'keyColumn', w.key_column, 'key', f.key, 'op', op, 'changes', 1)
+                   || CASE WHEN f.old IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('deletedRow', f.old) END),
+               -- The real time, not the transaction's: a key's sessions are ordered by it.
+               clock_timestamp()
+        FROM fresh f JOIN queued q ON q.session_id = f.id
+        RETURNING s.key
+    )
+    SELECT array_agg(m.key) INTO created FROM made m;
 
-        -- New sessions for the other keys. A key whose queued session another transaction is
-        -- creating right now waits for it here, and folds into it on the next pass.
-        WITH queued AS (
-            INSERT INTO baton.tasks AS t (session_id, kind, phase, step, queued_key)
-            SELECT gen_random_uuid()::text, w.kind, 1, 'THINK', c.key FROM unnest(todo) c(key)
-            ON CONFLICT (kind, queued_key) WHERE queued_key IS NOT NULL AND status = 'PENDING' DO NOTHING
-            RETURNING t.session_id, t.queued_key
-        ), created AS (
-            INSERT INTO baton.sessions AS s (id, kind, key, total_phases, auto_steps, auto_phases, origin, created_at)
-            SELECT q.session_id, w.kind, q.queued_key, w.phases, true, w.auto_phases,
-                   jsonb_build_object('change', jsonb_build_object(
-                       'table', w.source_name, 'keyColumn', w.key_column, 'key', q.queued_key,
-                       'op', op, 'changes', 1)
-                       || CASE WHEN c.old IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('deletedRow', c.old) END),
-                   -- The real time, not the transaction's: a key's sessions are ordered by it.
-                   clock_timestamp()
-            FROM queued q JOIN unnest(todo, todo_deleted) c(key, old) ON c.key = q.queued_key
-            RETURNING s.key
-        )
-        SELECT coalesce(array_agg(c.key), '{}') INTO done FROM created c;
-        SELECT coalesce(array_agg(c.key ORDER BY c.key), '{}'), coalesce(array_agg(c.old ORDER BY c.key), '{}')
-        INTO todo, todo_deleted
-        FROM unnest(todo, todo_deleted) c(key, old) WHERE c.key <> ALL (done);
-    END LOOP;
+    -- The other keys' queued tasks are locked by this transaction now: fold into their sessions.
+    IF coalesce(cardinality(created), 0) < cardinality(todo) THEN
+        UPDATE baton.sessions s
+        -- op stays the first change's: baton.change_op decides at the start.
+        SET origin = jsonb_set(s.origin, '{change}', (s.origin -> 'change') || jsonb_build_object(
+                'changes', (s.origin #>> '{change,changes}')::int + 1)
+            || CASE WHEN c.old IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('deletedRow', c.old) END)
+        FROM baton.tasks t
+        JOIN unnest(todo, todo_deleted) c(key, old) ON c.key = t.queued_key
+        LEFT JOIN unnest(created) n(key) ON n.key = t.queued_key
+        WHERE t.kind = w.kind AND t.queued_key = ANY (todo) AND t.status = 'PENDING' AND n.key IS NULL
+          AND s.id = t.session_id AND s.status = 'PENDING';
+    END IF;
 END
 $$;
 

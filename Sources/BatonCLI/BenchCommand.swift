@@ -84,6 +84,9 @@ struct BenchCommand: AsyncParsableCommand {
                 }
             }
             if watchRows > 0 {
+                guard watchChanges <= watchRows else {
+                    throw CLIError.usage("--watch-changes must not exceed --watch-rows: each change goes to a row of its own")
+                }
                 let bench = WatchBench(direct: direct, pool: pool, rows: watchRows, changes: watchChanges, rounds: max(1, watchRounds))
                 report.watch = try await bench.run { body in
                     let worker = Worker(

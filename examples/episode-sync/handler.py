@@ -65,13 +65,15 @@ def integrate(prepared):
 
 
 def mark_failed(prepared, error):
-    """Best effort: the row says why it is not synced yet (the step is retried regardless)."""
+    """Best effort: the row says why it is not synced yet (the step is retried regardless). Any
+    version of the row may be marked: an episode's runs never overlap, so its last run, which
+    marks `synced`, always comes after this one."""
     if not prepared or prepared.get("delete"):
         return
     try:
         with database() as db:
-            db.execute("UPDATE episodes SET sync_status = 'failed', sync_error = %s WHERE id = %s AND version = %s",
-                       [error[:2000], prepared["episode"], prepared["version"]])
+            db.execute("UPDATE episodes SET sync_status = 'failed', sync_error = %s WHERE id = %s",
+                       [f"version {prepared['version']}: {error}"[:2000], prepared["episode"]])
     except Exception:
         pass
 
