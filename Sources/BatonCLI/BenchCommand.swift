@@ -21,6 +21,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("watch-rounds"), help: "Rounds of the UPDATE cost measurement (medians are reported).") var watchRounds: Int = 3
     @Option(name: .customLong("stats-sessions"), help: "Finished sessions written as history before timing `baton stats`; 0 skips it (needs a superuser).")
     var statsSessions: Int = 0
+    @Option(name: .customLong("stats-recent"), help: "Sessions finished in the last 15 minutes added for a second timing of `baton stats` (3 attempts each).")
+    var statsRecent: Int = 33_334
     @Flag(name: .customLong("only-extras"), help: "Run only the watch and stats measurements, not latency and throughput.")
     var onlyExtras = false
 
@@ -100,7 +102,7 @@ struct BenchCommand: AsyncParsableCommand {
                 }
             }
             if statsSessions > 0 {
-                report.stats = try await StatsBench(pool: pool, sessions: statsSessions, samples: 20).run()
+                report.stats = try await StatsBench(pool: pool, sessions: statsSessions, recentSessions: statsRecent, samples: 20).run()
             }
             try await pool.query("DELETE FROM baton.sessions WHERE kind = $1", [Self.kind])
             await pool.close()
@@ -127,6 +129,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
             if let stats = report.stats {
                 say("baton stats with \(stats.finishedSessions) finished sessions (\(stats.tasks) tasks, \(stats.attempts) attempts, \(stats.attemptsInLast15Minutes) in the last 15 minutes; finished counts \(stats.finishedEstimated ? "estimated" : "exact")): p50 \(f(stats.statsMs.p50)) ms, p99 \(f(stats.statsMs.p99)) ms, max \(f(stats.statsMs.max)) ms (history written in \(f(stats.loadSeconds)) s)")
+                say("  and with \(stats.busyAttemptsInLast15Minutes) attempts in the last 15 minutes: p50 \(f(stats.busyStatsMs.p50)) ms, p99 \(f(stats.busyStatsMs.p99)) ms, max \(f(stats.busyStatsMs.max)) ms")
             }
         }
     }
