@@ -48,6 +48,20 @@ CREATE TABLE baton.watches (
     UNIQUE (source, kind)
 );
 
+-- Checks the kind and the phase count of the sessions a watch or a schedule will create.
+CREATE FUNCTION baton.check_kind_and_phases(kind text, phases int) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF kind IS NULL OR kind !~ '^[A-Za-z0-9_.:-]{1,100}$' THEN
+        RAISE EXCEPTION 'kind must be 1 to 100 letters, digits or _.:- (got %)', coalesce(quote_literal(kind), 'NULL')
+            USING ERRCODE = 'BT400';
+    END IF;
+    IF phases IS NULL OR phases NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'phases must be between 1 and 1000 (got %)', coalesce(phases::text, 'NULL') USING ERRCODE = 'BT400';
+    END IF;
+END
+$$;
+
 -- The op a watch session's handler acts on, decided when its first step starts: 'delete' when
 -- the row is gone; otherwise 'insert' when the first change folded into the session was an
 -- INSERT (the row did not exist when the previous run of the key read it), else 'update'.
@@ -153,13 +167,7 @@ DECLARE
     diff text;
     fn text;
 BEGIN
-    IF kind IS NULL OR kind !~ '^[A-Za-z0-9_.:-]{1,100}$' THEN
-        RAISE EXCEPTION 'kind must be 1 to 100 letters, digits or _.:- (got %)', coalesce(quote_literal(kind), 'NULL')
-            USING ERRCODE = 'BT400';
-    END IF;
-    IF phases IS NULL OR phases NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION 'phases must be between 1 and 1000 (got %)', coalesce(phases::text, 'NULL') USING ERRCODE = 'BT400';
-    END IF;
+    PERFORM baton.check_kind_and_phases(kind, phases);
     SELECT c.relkind, c.relname, n.nspname INTO rel
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = source;
     IF NOT FOUND OR rel.relkind NOT IN ('r', 'p') THEN

@@ -83,13 +83,7 @@ BEGIN
         RAISE EXCEPTION 'schedule name must be 1 to 100 letters, digits or _.:- (got %)', coalesce(quote_literal(name), 'NULL')
             USING ERRCODE = 'BT400';
     END IF;
-    IF kind IS NULL OR kind !~ '^[A-Za-z0-9_.:-]{1,100}$' THEN
-        RAISE EXCEPTION 'kind must be 1 to 100 letters, digits or _.:- (got %)', coalesce(quote_literal(kind), 'NULL')
-            USING ERRCODE = 'BT400';
-    END IF;
-    IF phases IS NULL OR phases NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION 'phases must be between 1 and 1000 (got %)', coalesce(phases::text, 'NULL') USING ERRCODE = 'BT400';
-    END IF;
+    PERFORM baton.check_kind_and_phases(kind, phases);
     IF time_zone IS NULL OR NOT EXISTS (SELECT 1 FROM pg_timezone_names z WHERE z.name = time_zone) THEN
         RAISE EXCEPTION 'unknown time zone %', coalesce(quote_literal(time_zone), 'NULL')
             USING ERRCODE = 'BT400', HINT = 'Use an IANA name such as UTC, Europe/Berlin or America/New_York.';

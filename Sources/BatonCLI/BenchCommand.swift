@@ -30,8 +30,8 @@ struct BenchCommand: AsyncParsableCommand {
 
     struct Report: Encodable {
         var latencySessions: Int
-        var createToCompletedMs: Summary
-        var createToPickupMs: Summary
+        var createToCompletedMs: Percentiles
+        var createToPickupMs: Percentiles
         var throughputSessions: Int
         var throughputSteps: Int
         var throughputSeconds: Double
@@ -39,21 +39,6 @@ struct BenchCommand: AsyncParsableCommand {
         var batchSize: Int
         var watch: WatchBench.Report?
         var stats: StatsBench.Report?
-    }
-
-    struct Summary: Encodable {
-        var median: Double
-        var p95: Double
-        var min: Double
-        var max: Double
-        init(_ samples: [Double]) {
-            let sorted = samples.sorted()
-            func at(_ q: Double) -> Double { sorted.isEmpty ? 0 : sorted[Swift.min(sorted.count - 1, Int((Double(sorted.count - 1) * q).rounded()))] }
-            median = at(0.5)
-            p95 = at(0.95)
-            self.min = sorted.first ?? 0
-            max = sorted.last ?? 0
-        }
     }
 
     func run() async throws {
@@ -68,15 +53,15 @@ struct BenchCommand: AsyncParsableCommand {
             try await pool.query("VACUUM (ANALYZE) baton.sessions, baton.tasks, baton.attempts")
 
             var report = Report(
-                latencySessions: 0, createToCompletedMs: Summary([]), createToPickupMs: Summary([]),
+                latencySessions: 0, createToCompletedMs: Percentiles([]), createToPickupMs: Percentiles([]),
                 throughputSessions: 0, throughputSteps: 0, throughputSeconds: 0, stepsPerSecond: 0, batchSize: batchSize)
             if !onlyExtras {
                 let (latency, pickup) = try await withBenchWorker(direct: direct, pool: pool, batchSize: 4) {
                     try await measureLatency(direct: direct, pool: pool)
                 }
                 report.latencySessions = latencySessions
-                report.createToCompletedMs = Summary(latency)
-                report.createToPickupMs = Summary(pickup)
+                report.createToCompletedMs = Percentiles(latency)
+                report.createToPickupMs = Percentiles(pickup)
                 if throughputSessions > 0 {
                     let seconds = try await measureThroughput(direct: direct, pool: pool)
                     report.throughputSessions = throughputSessions
@@ -110,8 +95,8 @@ struct BenchCommand: AsyncParsableCommand {
             func f(_ v: Double) -> String { String(format: "%.2f", v) }
             if !onlyExtras {
                 say("latency, \(latencySessions) sequential 1-phase sessions on an idle worker:")
-                say("  create_session → COMPLETED seen by the client: median \(f(report.createToCompletedMs.median)) ms, p95 \(f(report.createToCompletedMs.p95)) ms, min \(f(report.createToCompletedMs.min)) ms")
-                say("  create_session returned → THINK handler started: median \(f(report.createToPickupMs.median)) ms, p95 \(f(report.createToPickupMs.p95)) ms")
+                say("  create_session → COMPLETED seen by the client: median \(f(report.createToCompletedMs.p50)) ms, p95 \(f(report.createToCompletedMs.p95)) ms, min \(f(report.createToCompletedMs.min)) ms")
+                say("  create_session returned → THINK handler started: median \(f(report.createToPickupMs.p50)) ms, p95 \(f(report.createToPickupMs.p95)) ms")
             }
             if report.throughputSessions > 0 {
                 say("throughput, \(throughputSessions) sessions × 3 steps, batch size \(batchSize): \(report.throughputSteps) steps in \(f(report.throughputSeconds)) s = \(Int(report.stepsPerSecond)) steps/s")
@@ -213,5 +198,24 @@ struct BenchCommand: AsyncParsableCommand {
             FROM baton.sessions s JOIN baton.attempts a ON a.session_id = s.id WHERE s.kind = $1
             """, [Self.kind])
         return span.first?["seconds"].flatMap(Double.init) ?? 0
+    }
+}
+
+/// Order statistics of a bench's samples (milliseconds or microseconds, as the field says).
+struct Percentiles: Encodable {
+    var p50: Double
+    var p95: Double
+    var p99: Double
+    var min: Double
+    var max: Double
+
+    init(_ samples: [Double]) {
+        let sorted = samples.sorted()
+        func at(_ q: Double) -> Double { sorted.isEmpty ? 0 : sorted[Swift.min(sorted.count - 1, Int((Double(sorted.count - 1) * q).rounded()))] }
+        p50 = at(0.5)
+        p95 = at(0.95)
+        p99 = at(0.99)
+        min = sorted.first ?? 0
+        max = sorted.last ?? 0
     }
 }

@@ -20,11 +20,11 @@ struct StatsBench {
         var attemptsInLast15Minutes: Int
         var loadSeconds: Double
         /// `SELECT baton.stats()` as `baton stats` runs it, on a settled database.
-        var statsMs: WatchBench.Percentiles
+        var statsMs: Percentiles
         var finishedEstimated: Bool
         /// Then with `recentSessions` more finished in the last 15 minutes (a busy window).
         var busyAttemptsInLast15Minutes: Int
-        var busyStatsMs: WatchBench.Percentiles
+        var busyStatsMs: Percentiles
     }
 
     func run() async throws -> Report {
@@ -46,8 +46,8 @@ struct StatsBench {
             finishedSessions: sessions, tasks: try counts?.int("tasks") ?? 0, attempts: try counts?.int("attempts") ?? 0,
             attemptsInLast15Minutes: try counts?.int("recent") ?? 0,
             loadSeconds: Double(loaded.components.seconds) + Double(loaded.components.attoseconds) / 1e18,
-            statsMs: WatchBench.Percentiles(times), finishedEstimated: estimated,
-            busyAttemptsInLast15Minutes: try busy?.int("n") ?? 0, busyStatsMs: WatchBench.Percentiles(busyTimes))
+            statsMs: Percentiles(times), finishedEstimated: estimated,
+            busyAttemptsInLast15Minutes: try busy?.int("n") ?? 0, busyStatsMs: Percentiles(busyTimes))
     }
 
     /// Times `SELECT baton.stats()` `samples` times; says whether finished counts were estimated.

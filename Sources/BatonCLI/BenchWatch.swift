@@ -35,19 +35,6 @@ struct WatchBench {
         var changeToStartMs: Percentiles
     }
 
-    struct Percentiles: Encodable {
-        var p50: Double
-        var p99: Double
-        var max: Double
-        init(_ samples: [Double]) {
-            let sorted = samples.sorted()
-            func at(_ q: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * q).rounded()))] }
-            p50 = at(0.5)
-            p99 = at(0.99)
-            max = sorted.last ?? 0
-        }
-    }
-
     func run(worker: (@Sendable () async throws -> [Double]) async throws -> [Double]) async throws -> Report {
         try await pool.query("DROP TABLE IF EXISTS baton_bench_plain, baton_bench_watched")
         for table in ["baton_bench_plain", "baton_bench_watched"] {
@@ -113,10 +100,9 @@ struct WatchBench {
                 record("txn-\(which)", try await rowByRow("baton_bench_\(which)", inOneTransaction: true))
             }
         }
-        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         func cost(_ name: String) -> Cost {
-            let plain = median(samples["\(name.replacingOccurrences(of: "#", with: "plain"))"] ?? [0])
-            let watched = median(samples["\(name.replacingOccurrences(of: "#", with: "watched"))"] ?? [0])
+            let plain = Percentiles(samples["\(name.replacingOccurrences(of: "#", with: "plain"))"] ?? [0]).p50
+            let watched = Percentiles(samples["\(name.replacingOccurrences(of: "#", with: "watched"))"] ?? [0]).p50
             return Cost(plainMicrosPerRow: plain, watchedMicrosPerRow: watched, extraMicrosPerRow: watched - plain)
         }
 

@@ -279,7 +279,7 @@ import Testing
         try await db.query("CREATE TABLE m (id int PRIMARY KEY, v int NOT NULL)")
         let claimer = DatabaseConnection(settings: db.directSettings, label: "model", preparedStatements: false)
         defer { Task { await claimer.close() } }
-        var random = SplitMix(seed: 20261202)
+        var random = SplitMix64(state: 20261202)
         var compared = 0
         for sequence in 0..<24 {
             let kind = "model-\(sequence)"
@@ -373,18 +373,5 @@ import Testing
             let final = try await db.scalar("SELECT n FROM items WHERE id = $1::int", [String(key)])
             #expect((last?.rowValue("n") as? Int).map(String.init) == final, "key \(key)")
         }
-    }
-}
-
-/// A small deterministic random source for reproducible sequences.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
