@@ -8,6 +8,9 @@ import Foundation
 //   hang    never answer                           huge    print more than 1 MiB of JSON
 //   hold-first  on attempt 1 of THINK, never answer
 // "hang" and "hold-first" append their pid to the file named by "pidFile" first.
+// A watch session (its document has "change") with BATON_TEST_MODE=record-change appends
+// "<session> <phase>.<step> <attempt> <start_ns> <end_ns> <pid> <key> <row.n>" to
+// $BATON_TEST_RECORD, holding the step BATON_TEST_HOLD_MS first.
 // Anything else answers {"ok": true, ...} at once.
 
 func nanos() -> UInt64 {
@@ -29,8 +32,9 @@ else {
     exit(2)
 }
 let input = session["input"] as? [String: Any] ?? [:]
-let mode = input["mode"] as? String ?? "ok"
 let environment = ProcessInfo.processInfo.environment
+let change = document["change"] as? [String: Any]
+let mode = change != nil && environment["BATON_TEST_MODE"] == "record-change" ? "record-change" : input["mode"] as? String ?? "ok"
 
 func answer() {
     print("{\"ok\":true,\"session\":\(String(reflecting: sessionID)),\"step\":\"\(step)\",\"attempt\":\(attempt)}")
@@ -51,6 +55,16 @@ case "record":
     let hold = input["holdMs"] as? Int ?? 0
     if hold > 0 { usleep(UInt32(hold * 1000)) }  // allowed: simulates a slow step
     let line = "\(sessionID) \(phase).\(step) \(attempt) \(started) \(nanos()) \(getpid())\n"
+    let fd = open(environment["BATON_TEST_RECORD"] ?? "/dev/null", O_WRONLY | O_APPEND | O_CREAT, 0o644)
+    _ = line.withCString { write(fd, $0, strlen($0)) }
+    close(fd)
+    answer()
+case "record-change":
+    let hold = Int(environment["BATON_TEST_HOLD_MS"] ?? "") ?? 0
+    if hold > 0 { usleep(UInt32(hold * 1000)) }  // allowed: simulates a slow step
+    let key = change?["key"] as? String ?? "?"
+    let n = ((change?["row"] as? [String: Any])?["n"] as? Int).map(String.init) ?? "-"
+    let line = "\(sessionID) \(phase).\(step) \(attempt) \(started) \(nanos()) \(getpid()) \(key) \(n)\n"
     let fd = open(environment["BATON_TEST_RECORD"] ?? "/dev/null", O_WRONLY | O_APPEND | O_CREAT, 0o644)
     _ = line.withCString { write(fd, $0, strlen($0)) }
     close(fd)

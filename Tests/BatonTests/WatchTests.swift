@@ -375,3 +375,77 @@ import Testing
         }
     }
 }
+
+/// Watched keys stay exact while workers die: real `baton worker` processes run the sessions
+/// of rows that writers keep changing, one of them is SIGKILLed mid-run and started again (its
+/// steps are rescued). From the handler's own log: no two runs of a key overlap, every change was
+/// counted in exactly one session, and every key's last run saw the key's final row.
+@Suite struct WatchChaosTests {
+    @Test func keysStayExactThroughWorkerKills() async throws {
+        let db = try await TestDatabase.create()
+        try await WatchTests.itemsTable(db, rows: 10)
+        let record = NSTemporaryDirectory() + "baton-watch-chaos-\(UUID().uuidString).log"
+        func worker() throws -> BatonProcess {
+            try BatonProcess(["worker"], environment: db.environment.merging([
+                "BATON_HANDLER": testHandlerSpec, "BATON_TEST_MODE": "record-change", "BATON_TEST_RECORD": record,
+                "BATON_TEST_HOLD_MS": "200", "WORKER_BATCH_SIZE": "4", "MAX_RETRIES": "10", "RETRY_DELAY": "50",
+                "BATON_RESCUE_AFTER": "1000", "WORKER_HEARTBEAT_INTERVAL": "250", "BATON_RESCUE_INTERVAL": "250",
+                "BATON_LOG_LEVEL": "warning",
+            ]) { $1 })
+        }
+        var workers = [try worker(), try worker()]
+        defer { workers.forEach { $0.kill() } }
+
+        let changes = 3 * 120
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<3 {
+                group.addTask {
+                    let connection = DatabaseConnection(settings: db.directSettings, label: "writer-\(writer)", preparedStatements: false)
+                    for i in 0..<120 {
+                        try await connection.query("UPDATE items SET n = n + 1 WHERE id = $1::int", [String((writer * 7 + i) % 10 + 1)])
+                    }
+                    await connection.close()
+                }
+            }
+            // Kill a worker while a step of its runs (each holds 200 ms), and start it again.
+            let first = workers[0].pid
+            try await db.awaitCondition("the first worker to be running a step") {
+                try await db.scalar("SELECT count(*) FROM baton.tasks WHERE status = 'RUNNING' AND worker_id LIKE '%:' || $1 || ':%'",
+                                    [String(first)]).flatMap(Int.init) ?? 0 > 0
+            }
+            workers[0].kill()
+            _ = await workers[0].waitForExit()
+            workers[0] = try worker()
+            try await group.waitForAll()
+        }
+        try await db.awaitCondition("every key to settle", timeout: 120) { try await WatchTests.settled(db) }
+
+        #expect(try await db.scalar("SELECT count(*) FROM baton.sessions WHERE status <> 'COMPLETED'") == "0")
+        #expect(try await db.scalar("SELECT sum((origin #>> '{change,changes}')::int) FROM baton.sessions") == String(changes),
+                "every change was folded into exactly one session")
+        // The handler's log: "<session> <phase>.<step> <attempt> <start_ns> <end_ns> <pid> <key> <n>".
+        struct Run { var start: UInt64; var end: UInt64; var n: String?; var key: String }
+        var runs: [String: Run] = [:]  // by session, from its THINK start to its INTEGRATE end
+        let lines = try String(contentsOfFile: record, encoding: .utf8).split(separator: "\n")
+        for line in lines {
+            let f = line.split(separator: " ").map(String.init)
+            guard f.count == 8, let start = UInt64(f[3]), let end = UInt64(f[4]) else { continue }
+            var run = runs[f[0]] ?? Run(start: start, end: end, n: nil, key: f[6])
+            run.start = min(run.start, start)
+            run.end = max(run.end, end)
+            if f[1] == "1.THINK" { run.n = f[7] }
+            runs[f[0]] = run
+        }
+        #expect(runs.count == Int(try await db.scalar("SELECT count(*) FROM baton.sessions") ?? ""), "every session ran")
+        let rescued = try await db.scalar("SELECT count(*) FROM baton.attempts WHERE outcome = 'RESCUED'") ?? "0"
+        for key in 1...10 {
+            let ordered = runs.values.filter { $0.key == String(key) }.sorted { $0.start < $1.start }
+            for (a, b) in zip(ordered, ordered.dropFirst()) {
+                #expect(a.end < b.start, "key \(key): two runs overlapped")
+            }
+            let final = try await db.scalar("SELECT n FROM items WHERE id = $1::int", [String(key)])
+            #expect(ordered.last?.n == final, "key \(key): the last run saw n = \(ordered.last?.n ?? "?"), the row has \(final ?? "?")")
+        }
+        #expect(Int(rescued) ?? 0 >= 1, "the killed worker's step was rescued and run again")
+    }
+}
