@@ -77,14 +77,18 @@ import Testing
         try await db.query("UPDATE baton.schedules SET next_due = date_trunc('minute', now()) - interval '60 minutes'")
         try await withWorker(db) {
             try await db.awaitCondition("the catch-up run") {
-                try await db.scalar("SELECT count(*) FROM baton.sessions WHERE status = 'COMPLETED'") == "1"
+                let done = try await db.scalar("SELECT count(*) FROM baton.sessions WHERE status = 'COMPLETED'")
+                return (done.flatMap(Int.init) ?? 0) >= 1
             }
         }
+        // The first run is the catch-up. On a slow machine the next minute's slot may come due
+        // before the test ends: any later run stands for one slot after it.
         let runs = try await Self.runs(db, "minutely")
-        #expect(runs.count == 1)
         let slots = try #require(runs.first?["slots"].flatMap(Int.init))
         #expect((61...62).contains(slots), "the first missed slot, every one after it up to now: \(slots)")
-        let origin = try await db.scalar("SELECT origin::text FROM baton.sessions")
+        #expect(runs.dropFirst().allSatisfy { $0["slots"] == "1" && $0["outcome"] == "started" }, "\(runs.map { $0["slots"] })")
+        #expect(runs.count <= 2, "one catch-up run, not one per missed slot: \(runs.count) runs")
+        let origin = try await db.scalar("SELECT origin::text FROM baton.sessions WHERE id = $1", [runs.first?["session_id"]])
         #expect(origin?.contains("\"slots\": \(slots)") == true, "the handler sees it: \(origin ?? "")")
         let next = try await db.scalar("SELECT next_due > now() AND next_due <= now() + interval '1 minute' FROM baton.schedules")
         #expect(next == "t", "then the next minute, not the missed ones")

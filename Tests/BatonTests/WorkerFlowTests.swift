@@ -59,7 +59,8 @@ import Testing
             // from then on, only a notification can make it claim before the 60 s poll.
             try await db.awaitCondition("the worker to listen and finish its first scan") {
                 try await db.scalar("""
-                    SELECT count(*) FILTER (WHERE application_name = 'baton-listener' AND query LIKE 'LISTEN%')
+                    SELECT count(*) FILTER (WHERE application_name = 'baton-listener'
+                                              AND (query LIKE 'LISTEN%' OR query = 'SELECT 1'))  -- the ping comes after LISTEN
                          + count(*) FILTER (WHERE application_name = 'baton-worker' AND state = 'idle'
                                               AND query LIKE '%baton.claim_tasks%')
                     FROM pg_stat_activity WHERE datname = current_database()
