@@ -53,7 +53,7 @@ struct ScheduleRoutes: Sendable {
     func show(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let name = try Self.name(context)
         try SessionRoutes.refuseUnknown(request.uri.queryParameters, allowed: [])
-        guard let schedule = try await client.schedules().first(where: { $0.name == name }) else {
+        guard let schedule = try await client.schedule(named: name) else {
             throw APIError.notFound("unknown schedule '\(name)'; list them with GET /api/schedules")
         }
         return try JSONBody.response(.ok, Detail(schedule: schedule, runs: try await client.scheduleRuns(name)))

@@ -72,6 +72,11 @@ extension BatonClient {
         try await run(ScheduleQueries.list).records.map(Self.decodeSchedule)
     }
 
+    /// The schedule `name`, or nil when there is none.
+    public func schedule(named name: String) async throws -> Schedule? {
+        try await run(ScheduleQueries.get, [name]).first.map(Self.decodeSchedule)
+    }
+
     /// Runs a schedule now: a session at once, whatever its due times.
     public func runSchedule(_ name: String) async throws -> Session {
         try session(from: try await run(ScheduleQueries.runNow, [name]))
@@ -85,12 +90,6 @@ extension BatonClient {
                 slots: try row.int("slots"), lastSlotAt: row["last_slot"], sessionId: row["session_id"],
                 note: row["note"], createdAt: try row.string("created_at"))
         }
-    }
-
-    /// Statistics per kind, watches and schedules (one round trip; see `Statistics`).
-    public func statistics() async throws -> Statistics {
-        let text = try await run(StatsQueries.stats).first?.string("stats") ?? "{}"
-        return try JSONDecoder().decode(Statistics.self, from: Data(text.utf8))
     }
 
     static func decodeSchedule(_ row: QueryResult.Record?) throws -> Schedule {

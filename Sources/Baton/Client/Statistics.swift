@@ -1,3 +1,5 @@
+import Foundation
+
 /// What `baton stats` and `GET /api/stats` show: per kind, sessions by status, step rates,
 /// failure rate, step durations, ready steps and sessions at the gate; the watched tables and
 /// the schedules. Made by `baton.stats()` in one round trip (sql/0011_stats.sql); it reads no
@@ -72,4 +74,12 @@ public struct Statistics: Sendable, Codable, Hashable {
     public var kinds: [Kind]
     public var watches: [WatchSummary]
     public var schedules: [ScheduleSummary]
+}
+
+extension BatonClient {
+    /// Statistics per kind, watches and schedules (one round trip; see `Statistics`).
+    public func statistics() async throws -> Statistics {
+        let text = try await run(StatsQueries.stats).first?.string("stats") ?? "{}"
+        return try JSONDecoder().decode(Statistics.self, from: Data(text.utf8))
+    }
 }

@@ -19,6 +19,7 @@ enum ScheduleQueries {
         """
     static let unschedule = "SELECT \(columns) FROM baton.unschedule($1) s"
     static let list = "SELECT \(columns) FROM baton.schedules s ORDER BY s.name"
+    static let get = "SELECT \(columns) FROM baton.schedules s WHERE s.name = $1"
     static let runNow = "SELECT \(SessionQueries.sessionColumns) FROM baton.run_schedule($1) s"
     static let runs = """
         SELECT r.schedule, \(iso("r.due_at")) AS due_at, r.outcome, r.slots, \(iso("r.last_slot")) AS last_slot,
@@ -41,9 +42,4 @@ enum ScheduleQueries {
         SELECT outcome, session_id FROM baton.fire_schedule($1, to_timestamp($2::numeric / 1000000), $3::int,
             to_timestamp($4::numeric / 1000000), to_timestamp($5::numeric / 1000000))
         """
-}
-
-/// Statistics (sql/0011_stats.sql).
-enum StatsQueries {
-    static let stats = "SELECT baton.stats()::text AS stats"
 }

@@ -94,7 +94,7 @@ final class ChangeRecorder: StepHandler {
                 return true
             }
             group.addTask {
-                try? await Task.sleep(for: .seconds(timeout))  // a bound on failure, not a synchronisation
+                try? await Task.sleep(for: .seconds(timeout))  // allowed: a bound on failure; the arrival itself is awaited
                 return false
             }
             let first = await group.next() ?? false
