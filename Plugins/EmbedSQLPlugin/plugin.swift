@@ -1,23 +1,28 @@
 import Foundation
 import PackagePlugin
 
-/// Generates `EmbeddedMigrations.swift` from the package's `sql/*.sql` files, so the built
-/// binary carries its migrations and `baton migrate` works without the source tree.
+/// Generates `EmbeddedSQL.swift` from the package's `sql/migrations/*.sql` and
+/// `sql/functions/*.sql`, so the built binary carries its SQL and `baton migrate` works without
+/// the source tree.
 @main
 struct EmbedSQLPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
-        let sqlDirectory = context.package.directoryURL.appending(path: "sql")
-        let files = try FileManager.default
-            .contentsOfDirectory(at: sqlDirectory, includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == "sql" }
-            .sorted { $0.lastPathComponent < $1.lastPathComponent }
-        let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedMigrations.swift")
+        let sql = context.package.directoryURL.appending(path: "sql")
+        let folders = [sql, sql.appending(path: "migrations"), sql.appending(path: "functions")]
+        let files = try folders.dropFirst().flatMap { folder in
+            try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+                .filter { $0.pathExtension == "sql" }
+        }
+        let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedSQL.swift")
         return [
             .buildCommand(
-                displayName: "Embedding \(files.count) SQL migrations",
+                displayName: "Embedding sql/migrations and sql/functions",
                 executable: try context.tool(named: "EmbedSQL").url,
-                arguments: [output.path] + files.map(\.path),
-                inputFiles: files,
+                arguments: [output.path, sql.path],
+                // The files, so that an edit rebuilds; the folders, so that an added file does
+                // (SwiftPM plans the build again only when the package changes, so the tool
+                // lists the folders itself instead of taking this list).
+                inputFiles: folders + files,
                 outputFiles: [output]
             )
         ]

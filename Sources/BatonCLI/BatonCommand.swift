@@ -49,7 +49,7 @@ public struct BatonCommand: AsyncParsableCommand {
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "migrate", abstract: "Apply the SQL migrations this binary carries (idempotent).")
+        commandName: "migrate", abstract: "Apply the SQL migrations this binary carries, then its changed SQL functions (idempotent).")
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: OutputOptions
 
@@ -60,10 +60,11 @@ struct MigrateCommand: AsyncParsableCommand {
             await connection.close()
             if output.json {
                 try printJSON(report)
-            } else if report.applied.isEmpty {
-                print("schema up to date (\(report.alreadyApplied.count) migrations applied earlier)")
+            } else if report.applied.isEmpty && report.functionsApplied.isEmpty {
+                print("schema up to date (\(report.alreadyApplied.count) migrations and \(report.functionsUnchanged.count) function files applied earlier)")
             } else {
-                print("applied: \(report.applied.joined(separator: ", "))")
+                if !report.applied.isEmpty { print("applied: \(report.applied.joined(separator: ", "))") }
+                if !report.functionsApplied.isEmpty { print("functions applied: \(report.functionsApplied.joined(separator: ", "))") }
             }
         }
     }

@@ -17,13 +17,18 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 }
 
-/// Fails with a clear message when the database has no Baton schema, or an older one than
-/// this binary carries.
+/// Fails with a clear message when the database has no Baton schema, an older one than this
+/// binary carries, or SQL functions that are not this binary's.
 func requireSchema(_ pool: ConnectionPool) async throws {
-    guard let version = try await Migrator.appliedVersion(pool) else {
+    switch try await Migrator().schemaState(pool) {
+    case .missing:
         throw CLIError.usage("the database has no Baton schema: run `baton migrate` first")
-    }
-    if let newest = Migration.all.last?.version, version < newest {
-        throw CLIError.usage("the database schema is at migration \(version), this baton needs \(newest): run `baton migrate`")
+    case .behind(let applied, let needed):
+        throw CLIError.usage("the database schema is at migration \(applied), this baton needs \(needed): run `baton migrate`")
+    case .functionsDiffer(let files):
+        let shown = files.prefix(5).joined(separator: ", ") + (files.count > 5 ? ", …" : "")
+        throw CLIError.usage("the database's SQL functions differ from this baton's (\(files.count) of its function files: \(shown)): run `baton migrate`")
+    case .current, .newer:
+        return
     }
 }

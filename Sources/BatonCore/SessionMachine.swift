@@ -1,7 +1,7 @@
 /// The session state machine as a pure value: a position plus the session's settings, and
 /// one function per event that returns the next position and the action to carry out.
 ///
-/// Its twin inside PostgreSQL is `baton.decide` (sql/0002_state_machine.sql), which the
+/// Its twin inside PostgreSQL is `baton.decide` (sql/functions/decide.sql), which the
 /// worker's commit, `baton.proceed`, `baton.retry` and `baton.cancel` apply. A test feeds
 /// every (position, event, settings) to both and requires the same answer.
 ///

@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 
-/// The rescuer's rules (sql/0007_liveness.sql), driven through the SQL functions with real
+/// The rescuer's rules (sql/functions/rescue_tasks.sql), driven through the SQL functions with real
 /// connections: a worker's heartbeat is moved into the past instead of waiting for it to age.
 @Suite struct RescueTests {
     /// A connection standing in for a worker: it claims the session's step (taking its session

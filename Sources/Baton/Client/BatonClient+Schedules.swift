@@ -1,6 +1,6 @@
 import Foundation
 
-/// A schedule: a session of `kind` at every due time (see sql/0010_schedules.sql).
+/// A schedule: a session of `kind` at every due time (see sql/functions/fire_schedule.sql).
 public struct Schedule: Sendable, Codable, Hashable {
     public var name: String
     public var kind: String

@@ -2,7 +2,7 @@ import Foundation
 
 /// What `baton stats` and `GET /api/stats` show: per kind, sessions by status, step rates,
 /// failure rate, step durations, ready steps and sessions at the gate; the watched tables and
-/// the schedules. Made by `baton.stats()` in one round trip (sql/0011_stats.sql); it reads no
+/// the schedules. Made by `baton.stats()` in one round trip (sql/functions/stats.sql); it reads no
 /// finished history, so it stays fast however long that is.
 public struct Statistics: Sendable, Codable, Hashable {
     /// Statistics of one kind of session.

@@ -61,7 +61,7 @@ public enum DatabaseError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Baton's own SQLSTATEs (class BT, see sql/0002_state_machine.sql).
+    /// Baton's own SQLSTATEs (class BT, see docs/design.md, "Names fixed by this contract").
     public static let unknownSQLState = "BT404"
     public static let wrongStateSQLState = "BT409"
     public static let badArgumentSQLState = "BT400"

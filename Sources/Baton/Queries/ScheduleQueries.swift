@@ -1,4 +1,4 @@
-/// Schedules (sql/0010_schedules.sql): for clients, and for the scheduler service.
+/// Schedules (sql/functions/schedule.sql, fire_schedule.sql, …): for clients, and for the scheduler service.
 enum ScheduleQueries {
     private static func iso(_ column: String) -> String {
         "to_char(\(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"

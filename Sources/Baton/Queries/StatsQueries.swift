@@ -1,4 +1,4 @@
-/// Statistics (sql/0011_stats.sql).
+/// Statistics (sql/functions/stats.sql).
 enum StatsQueries {
     static let stats = "SELECT baton.stats()::text AS stats"
 }

@@ -1,4 +1,4 @@
-/// Watches of application tables (sql/0008_watch.sql), for clients. Pooler-safe statements.
+/// Watches of application tables (sql/functions/watch.sql), for clients. Pooler-safe statements.
 enum WatchQueries {
     static let columns = """
         w.id, w.source_name, w.source::text AS source, w.kind, w.key_column, w.phases, to_jsonb(w.columns)::text AS columns,

@@ -59,7 +59,7 @@ struct StepOutcome: Sendable {
     var durationNanoseconds: Int64 = 0
 }
 
-/// The worker's statements: prepared once on its direct connection (see sql/0004_worker.sql).
+/// The worker's statements: prepared once on its direct connection (see sql/functions/claim_tasks.sql, finish_tasks.sql, …).
 enum WorkerQueries {
     static let claim = Statement(
         "baton_claim_tasks",

@@ -2,8 +2,8 @@ import Logging
 
 /// Every `intervalMs`, gives back steps whose worker died: its session lock is free and it has
 /// been silent for `rescueAfterMs`, or silent for `staleAfterMs` whatever its lock says (see
-/// sql/0007_liveness.sql). `baton.rescue_tasks` lets one process at a time do it. The rescued
-/// steps are queued again, which notifies the workers.
+/// sql/functions/rescue_tasks.sql). `baton.rescue_tasks` lets one process at a time do it. The
+/// rescued steps are queued again, which notifies the workers.
 struct Rescuer: Sendable {
     var pool: ConnectionPool
     var intervalMs: Int

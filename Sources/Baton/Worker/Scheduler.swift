@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 
-/// Fires due schedules (sql/0010_schedules.sql). Every worker process runs one; the database
+/// Fires due schedules (sql/functions/fire_schedule.sql). Every worker process runs one; the database
 /// lets exactly one of them fire each due time, so any number may run. It wakes at the next due
 /// time, when a schedule changes (`baton_schedule`), when the listener (re)connects, and at
 /// least every `pollIntervalMs`. The due-time arithmetic is `ScheduleStep`/`ScheduleRule`, fed

@@ -1,6 +1,6 @@
 /// Why a cron expression was refused. The message names the field and says what is allowed.
 ///
-/// `baton.cron_check` (sql/0009_cron.sql) raises SQLSTATE BT400 with exactly the same text for
+/// `baton.cron_check` (sql/functions/cron_check.sql) raises SQLSTATE BT400 with exactly the same text for
 /// the same input, so a person sees one wording whether Swift or PostgreSQL refused it
 /// (`CronContractTests` compares the two on thousands of expressions). Change a message here
 /// and there together.

@@ -14,7 +14,7 @@
 /// `*` or `*/1`), a day matches if either matches; when one of them is `*` or `*/1`, only the
 /// other counts. An expression that can never fire (`0 0 30 2 *`) is refused.
 ///
-/// `baton.cron_check` (sql/0009_cron.sql) accepts exactly the same expressions and refuses the
+/// `baton.cron_check` (sql/functions/cron_check.sql) accepts exactly the same expressions and refuses the
 /// rest with the same messages.
 public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     /// The expression as given, without surrounding whitespace.

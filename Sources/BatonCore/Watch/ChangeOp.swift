@@ -5,7 +5,7 @@ public enum ChangeOp: String, Sendable, Hashable, CaseIterable, Codable {
     case delete
 
     /// The op a watch session's handler acts on, decided when its first step starts (twin of
-    /// `baton.change_op` in sql/0008_watch.sql): `delete` when the row is gone; otherwise
+    /// `baton.change_op` in sql/functions/change_op.sql): `delete` when the row is gone; otherwise
     /// `insert` when the first change folded into the session was an INSERT (the row did not
     /// exist when the key's previous run read it), else `update`.
     ///

@@ -1,6 +1,6 @@
 /// Exact coalescing of one watched key as a pure value: at most one session queued and one
 /// running, every change folded into a session that starts after it, the newest row read at
-/// the start. PostgreSQL keeps the same rules for every (kind, key) (sql/0008_watch.sql); a
+/// the start. PostgreSQL keeps the same rules for every (kind, key) (sql/functions/record_changes.sql); a
 /// test drives both with the same events and compares.
 ///
 /// States: nothing; queued; running; running with one queued behind it.

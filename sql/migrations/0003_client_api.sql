@@ -1,0 +1,3 @@
+-- The functions any client may call (create_session, create_sessions, proceed, retry, cancel,
+-- complete_task, fail_task) and their helpers came with this migration. They live in
+-- sql/functions/, one file per function, which `baton migrate` applies after the migrations.

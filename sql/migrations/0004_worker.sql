@@ -1,0 +1,3 @@
+-- The worker's hot path (claim_tasks, finish_tasks, finish_and_claim, release_tasks,
+-- rescue_tasks, next_run_at) came with this migration. It lives in sql/functions/, one file per
+-- function, which `baton migrate` applies after the migrations.

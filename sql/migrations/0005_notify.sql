@@ -1,0 +1,3 @@
+-- The wake-up triggers on baton.tasks and baton.sessions came with this migration. They live in
+-- sql/functions/notify_ready_tasks.sql and notify_sessions.sql, each with its trigger function,
+-- which `baton migrate` applies after the migrations.

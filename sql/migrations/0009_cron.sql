@@ -1,0 +1,2 @@
+-- baton.cron_check, the SQL twin of BatonCore's CronExpression, came with this migration. It
+-- lives in sql/functions/cron_check.sql, which `baton migrate` applies after the migrations.

@@ -1,0 +1,3 @@
+-- This migration kept session notifications within PostgreSQL's 8000-byte payload limit and
+-- sent '' for ids with commas, in baton.notify_sessions. That function lives in
+-- sql/functions/notify_sessions.sql, which `baton migrate` applies after the migrations.
