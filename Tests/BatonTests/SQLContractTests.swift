@@ -17,6 +17,37 @@ import Testing
                 "only in SQL: \(sql.subtracting(SessionMachine.allowedTransitions).sorted()); only in Swift: \(SessionMachine.allowedTransitions.subtracting(sql).sorted())")
     }
 
+    /// The guard trigger's check (`baton.is_allowed_transition`) allows exactly the changes the
+    /// state machine allows, for every pair of statuses.
+    @Test func theGuardAllowsExactlyTheTransitions() async throws {
+        let db = try await TestDatabase.create()
+        let statuses: [String?] = SessionStatus.allCases.map(\.rawValue)
+        let rows = try await db.query("""
+            SELECT f, t, baton.is_allowed_transition(f, t) AS allowed
+            FROM unnest($1::text[]) f, unnest($1::text[]) t
+            """, [PGText.array(statuses)])
+        #expect(rows.count == statuses.count * statuses.count)
+        for row in rows.records {
+            let from = try #require(SessionStatus(rawValue: try row.string("f")))
+            let to = try #require(SessionStatus(rawValue: try row.string("t")))
+            #expect(row.bool("allowed") == SessionMachine.allowedTransitions.contains(Transition(from: from, to: to)),
+                    "\(from.rawValue) -> \(to.rawValue)")
+        }
+    }
+
+    /// A text array built by `PGText.array` reads back in PostgreSQL as exactly the strings put in.
+    @Test func textArraysRoundTrip() async throws {
+        let db = try await TestDatabase.create()
+        let values: [String?] = ["plain", "", "say \"hi\"", #"back\slash"#, "a,b", "{braces}", "NULL", nil, "ünïcödé", "🎼 baton", "tab\tnew\nline"]
+        let rows = try await db.query("SELECT v, v IS NULL AS missing FROM unnest($1::text[]) WITH ORDINALITY u(v, i) ORDER BY i",
+                                      [PGText.array(values)])
+        #expect(rows.count == values.count)
+        for (row, value) in zip(rows.records, values) {
+            #expect(row.bool("missing") == (value == nil))
+            if let value { #expect(row["v"] == value) }
+        }
+    }
+
     /// Every (position, event, settings) decided by `baton.decide` and by `SessionMachine.decide`.
     @Test func everyDecisionIsTheSameInSQLAndSwift() async throws {
         let db = try await TestDatabase.create()

@@ -12,7 +12,7 @@ BEGIN
     WHERE k.session_id = cancel.session_id AND k.status IN ('PENDING', 'RUNNING')
     FOR UPDATE;
     s := baton.lock_session(session_id);
-    d := baton.decide(s.status, s.phase, s.step, s.total_phases, s.auto_steps, s.auto_phases, 'cancel');
+    SELECT * INTO d FROM baton.decide(s.status, s.phase, s.step, s.total_phases, s.auto_steps, s.auto_phases, 'cancel');
     IF d.next_status IS NULL THEN
         PERFORM baton.wrong_state(s, 'cancel', 'before the session is COMPLETED or CANCELLED');
     END IF;

@@ -2,80 +2,44 @@
 -- event is not allowed in that state. action: none | enqueue | await | complete | fail | cancel.
 -- Events: claim (a worker starts the step), succeed, fail (retries spent or permanent error),
 -- proceed (the gate), retry (a FAILED session), cancel.
+-- Plain SQL, so the planner inlines it into the statements that use it (the finish moves a
+-- batch of sessions with it): no function call per row.
 CREATE OR REPLACE FUNCTION baton.decide(
     status text, phase int, step text, total_phases int,
-    auto_steps boolean, auto_phases boolean, event text,
-    OUT next_status text, OUT next_phase int, OUT next_step text, OUT action text)
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-DECLARE
-    following text := baton.next_step(step);
-    running boolean := status IN ('THINKING', 'EXECUTING', 'INTEGRATING')
-                       AND status = baton.step_status(step);
-BEGIN
-    next_phase := phase;
-    next_step := step;
-    action := 'none';
-    CASE event
-    WHEN 'claim' THEN
-        IF status = 'PENDING' AND step = 'THINK' THEN
-            next_status := 'THINKING';
-        ELSIF running THEN
-            next_status := status;  -- a retry or a rescued step starts again: no change
-        END IF;
-    WHEN 'succeed' THEN
-        IF running THEN
-            IF following IS NOT NULL THEN
-                next_step := following;
-                IF auto_steps THEN
-                    next_status := baton.step_status(following);
-                    action := 'enqueue';
-                ELSE
-                    next_status := 'AWAITING_PROCEED';
-                    action := 'await';
-                END IF;
-            ELSIF phase >= total_phases THEN
-                next_status := 'COMPLETED';
-                next_step := NULL;
-                action := 'complete';
-            ELSE
-                next_phase := phase + 1;
-                next_step := 'THINK';
-                IF auto_steps AND auto_phases THEN
-                    next_status := 'THINKING';
-                    action := 'enqueue';
-                ELSE
-                    next_status := 'AWAITING_PROCEED';
-                    action := 'await';
-                END IF;
-            END IF;
-        END IF;
-    WHEN 'fail' THEN
-        IF running THEN
-            next_status := 'FAILED';
-            action := 'fail';
-        END IF;
-    WHEN 'proceed' THEN
-        IF status = 'AWAITING_PROCEED' THEN
-            next_status := baton.step_status(step);
-            action := 'enqueue';
-        END IF;
-    WHEN 'retry' THEN
-        IF status = 'FAILED' THEN
-            next_status := baton.step_status(step);
-            action := 'enqueue';
-        END IF;
-    WHEN 'cancel' THEN
-        IF status NOT IN ('COMPLETED', 'CANCELLED') THEN
-            next_status := 'CANCELLED';
-            action := 'cancel';
-        END IF;
-    ELSE
-        NULL;
-    END CASE;
-    IF next_status IS NULL THEN
-        next_phase := NULL;
-        next_step := NULL;
-        action := NULL;
-    END IF;
-END
+    auto_steps boolean, auto_phases boolean, event text)
+RETURNS TABLE (next_status text, next_phase int, next_step text, action text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT x.next_status,
+           CASE WHEN x.next_status IS NOT NULL THEN x.next_phase END,
+           CASE WHEN x.next_status IS NOT NULL THEN x.next_step END,
+           CASE WHEN x.next_status IS NOT NULL THEN x.action END
+    FROM (
+        SELECT
+            CASE event
+            WHEN 'claim' THEN CASE WHEN status = 'PENDING' AND step = 'THINK' THEN 'THINKING'
+                                   WHEN v.running THEN status END
+            WHEN 'succeed' THEN CASE WHEN NOT v.running THEN NULL
+                                     WHEN v.following IS NOT NULL THEN
+                                         CASE WHEN auto_steps THEN baton.step_status(v.following) ELSE 'AWAITING_PROCEED' END
+                                     WHEN phase >= total_phases THEN 'COMPLETED'
+                                     WHEN auto_steps AND auto_phases THEN 'THINKING'
+                                     ELSE 'AWAITING_PROCEED' END
+            WHEN 'fail' THEN CASE WHEN v.running THEN 'FAILED' END
+            WHEN 'proceed' THEN CASE WHEN status = 'AWAITING_PROCEED' THEN baton.step_status(step) END
+            WHEN 'retry' THEN CASE WHEN status = 'FAILED' THEN baton.step_status(step) END
+            WHEN 'cancel' THEN CASE WHEN status NOT IN ('COMPLETED', 'CANCELLED') THEN 'CANCELLED' END
+            END AS next_status,
+            CASE WHEN event = 'succeed' AND v.following IS NULL AND phase < total_phases THEN phase + 1 ELSE phase END AS next_phase,
+            CASE WHEN event = 'succeed' THEN
+                     CASE WHEN v.following IS NOT NULL THEN v.following WHEN phase >= total_phases THEN NULL ELSE 'THINK' END
+                 ELSE step END AS next_step,
+            CASE event
+            WHEN 'succeed' THEN CASE WHEN v.following IS NOT NULL THEN CASE WHEN auto_steps THEN 'enqueue' ELSE 'await' END
+                                     WHEN phase >= total_phases THEN 'complete'
+                                     WHEN auto_steps AND auto_phases THEN 'enqueue' ELSE 'await' END
+            WHEN 'fail' THEN 'fail' WHEN 'proceed' THEN 'enqueue' WHEN 'retry' THEN 'enqueue'
+            WHEN 'cancel' THEN 'cancel' ELSE 'none' END AS action
+        FROM (SELECT baton.next_step(step) AS following,
+                     coalesce(status IN ('THINKING', 'EXECUTING', 'INTEGRATING') AND status = baton.step_status(step), false) AS running) v
+    ) x
 $$;

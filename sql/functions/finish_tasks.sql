@@ -76,6 +76,7 @@ BEGIN
     ), moved AS (
         UPDATE baton.sessions s
         SET status = d.next_status, phase = d.next_phase, step = d.next_step,
+            version = s.version + 1, updated_at = now(),
             error = CASE WHEN d.action = 'fail' THEN d.error END
         FROM d WHERE s.id = d.session_id
         RETURNING s.id

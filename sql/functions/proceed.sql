@@ -5,7 +5,7 @@ DECLARE
     s baton.sessions := baton.lock_session(session_id);
     d record;
 BEGIN
-    d := baton.decide(s.status, s.phase, s.step, s.total_phases, s.auto_steps, s.auto_phases, 'proceed');
+    SELECT * INTO d FROM baton.decide(s.status, s.phase, s.step, s.total_phases, s.auto_steps, s.auto_phases, 'proceed');
     IF d.next_status IS NULL THEN
         PERFORM baton.wrong_state(s, 'proceed', 'in AWAITING_PROCEED');
     END IF;

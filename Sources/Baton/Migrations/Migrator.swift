@@ -135,6 +135,9 @@ extension DatabaseConnection {
         }
         let sums = Dictionary(uniqueKeysWithValues: zip(functions.map(\.name), try checksums(functions.map(\.sql))))
         let plan = FunctionPlan(files: functions, checksums: sums, recorded: recorded)
+        // As a restore does: a SQL function's body is checked when it is first used, not when
+        // it is created, so files apply in name order whatever they call.
+        if !plan.changed.isEmpty { try query("SET LOCAL check_function_bodies = off") }
         for file in plan.changed {
             logger.info("applying function file", metadata: ["file": "\(file.name)"])
             do {
