@@ -122,6 +122,10 @@ public struct ProcessHost: Service {
         if Task.isShuttingDownGracefully { return }
         guard try await awaitSchema(pool) else { return }
         let services = makeServices(pool)
+        if services.isEmpty {
+            logger.warning("nothing to run: give the host a worker, an API, or both")
+            return
+        }
         if services.count == 1 {
             try await services[0].run()
             return
