@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Baton", targets: ["Baton"]),
         .library(name: "BatonAPI", targets: ["BatonAPI"]),
+        .library(name: "BatonHost", targets: ["BatonHost"]),
         .executable(name: "baton", targets: ["baton"]),
     ],
     dependencies: [
@@ -59,13 +60,23 @@ let package = Package(
             // The OpenAPI document, compiled into the binary (no resource bundle on disk).
             resources: [.embedInCode("Resources/openapi.json")]
         ),
+        // The process wiring: worker and/or API under one service group, signals, metrics set-up
+        // (what `baton start` runs, for applications that embed a worker).
         .target(
-            name: "BatonCLI",
+            name: "BatonHost",
             dependencies: [
                 "Baton", "BatonAPI",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "BatonCLI",
+            dependencies: [
+                "Baton", "BatonAPI", "BatonHost",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -82,7 +93,7 @@ let package = Package(
         .testTarget(
             name: "BatonTests",
             dependencies: [
-                "Baton", "BatonAPI", "BatonCLI", "CLibPQ",
+                "Baton", "BatonAPI", "BatonHost", "BatonCLI", "CLibPQ",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Baton
+import BatonHost
 import Foundation
 
 /// Errors of the CLI itself.
@@ -48,6 +49,7 @@ func explain(_ error: any Error) -> (String, Int32) {
         }
     }
     if let error = error as? CLIError { return (error.description, ExitStatus.usage) }
+    if let error = error as? ProcessHost.SchemaError { return (error.description, ExitStatus.usage) }
     if let error = error as? HealthFailure {
         return (error.message, error.databaseDown ? ExitStatus.databaseUnavailable : ExitStatus.failure)
     }

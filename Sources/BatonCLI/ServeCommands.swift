@@ -1,13 +1,7 @@
 import ArgumentParser
 import Baton
 import BatonAPI
-import CoreMetrics
-import Foundation
-import Logging
-import Prometheus
-import ServiceLifecycle
-import Synchronization
-import UnixSignals
+import BatonHost
 
 /// How the HTTP API runs (every option also an environment variable).
 struct APIOptions: ParsableArguments {
@@ -69,107 +63,18 @@ struct StartCommand: AsyncParsableCommand {
     }
 }
 
-/// The one Prometheus registry of this process: worker metrics, HTTP metrics (through the
-/// global MetricsSystem) and the API's scrape-time gauges all land in it.
-enum ProcessMetrics {
-    private static let bootstrapped = Mutex<(PrometheusCollectorRegistry, PrometheusMetricsFactory)?>(nil)
-
-    static func shared() -> (registry: PrometheusCollectorRegistry, factory: PrometheusMetricsFactory) {
-        bootstrapped.withLock { current in
-            if let current { return current }
-            let registry = PrometheusCollectorRegistry()
-            var factory = PrometheusMetricsFactory(registry: registry)
-            // Steps run from milliseconds (echo) to minutes (slow services).
-            factory.defaultDurationHistogramBuckets = [
-                .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
-                .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
-                .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300),
-            ]
-            MetricsSystem.bootstrap(factory)
-            current = (registry, factory)
-            return (registry, factory)
-        }
-    }
-}
-
-/// Runs a worker, the API, or both, under one service group that stops gracefully on
-/// SIGTERM/SIGINT: the API stops accepting and answers what is in flight (waiting progress
-/// requests are answered at once), the worker finishes or gives back its steps within
-/// BATON_SHUTDOWN_GRACE. `prepare` runs first, inside the group, so a signal during it is handled.
+/// Runs a worker, the API, or both until SIGTERM/SIGINT, as `ProcessHost` does for any Swift
+/// application: the first signal stops gracefully, a second one exits at once. `prepare` runs
+/// first, within the host, so a signal during it is handled.
 func serve(database: DatabaseOptions, worker options: WorkerOptions?, api: APIConfiguration?,
            defaultHandler: String? = nil, onListening: @escaping @Sendable (Int) async -> Void = { _ in },
            prepare: @escaping @Sendable () async throws -> Void = {}) async throws {
-    let logger = Logger(label: "baton")
-    let pool = try database.makePool()
-    let metrics = ProcessMetrics.shared()
-    var services: [any Service] = []
-    if let options {
-        services.append(Worker(
-            configuration: try options.configuration(), handlers: try options.handlers(default: defaultHandler),
-            direct: try database.directSettings(), pool: pool, metrics: WorkerMetrics(factory: metrics.factory),
-            logger: logger))
+    let worker = try options.map {
+        ProcessHost.WorkerSetup(configuration: try $0.configuration(), handlers: try $0.handlers(default: defaultHandler))
     }
-    if let api {
-        let server = APIServer(configuration: api, pool: pool, direct: try database.directSettings(),
-                               registry: metrics.registry, logger: logger)
-        services.append(server.application(onListening: onListening))
-    }
-    let group = ServiceGroup(configuration: .init(
-        services: [.init(service: Prepared(prepare: prepare, pool: pool, services: services, logger: logger))],
-        gracefulShutdownSignals: [.sigterm, .sigint],
-        cancellationSignals: [],
-        logger: logger))
-    let escalation = Task { await exitOnSecondSignal(logger: logger) }
-    defer { escalation.cancel() }
-    try await group.run()
-    await pool.close()
-}
-
-/// The first SIGTERM/SIGINT starts a graceful shutdown (the service group's own handler); a
-/// second one means "now": exit at once with 128 + the signal. Steps still running are left
-/// to the rescuer, and command handlers die with the process (PR_SET_PDEATHSIG).
-private func exitOnSecondSignal(logger: Logger) async {
-    var seen = 0
-    for await signal in await UnixSignalsSequence(trapping: [.sigterm, .sigint]) {
-        seen += 1
-        if seen >= 2 {
-            logger.warning("second signal during shutdown: exiting now; unfinished steps go to the rescuer",
-                           metadata: ["signal": "\(signal)"])
-            exit(128 + signal.rawValue)
-        }
-    }
-}
-
-/// Runs the preparation, checks the schema, then the services. Graceful shutdown reaches the
-/// inner group in reverse order: the API drains first, then the worker.
-struct Prepared: Service {
-    let prepare: @Sendable () async throws -> Void
-    let pool: ConnectionPool
-    let services: [any Service]
-    let logger: Logger
-
-    func run() async throws {
-        try await prepare()
-        if Task.isShuttingDownGracefully { return }
-        // A server or worker started while PostgreSQL is down (or restarting) waits for it.
-        var backoff = ReconnectBackoff()
-        while true {
-            do {
-                try await requireSchema(pool)
-                break
-            } catch let error as DatabaseError where error.isUnreachable {
-                let delay = backoff.next()
-                logger.warning("database unreachable at start; waiting for it",
-                               metadata: ["error": "\(error)", "retry_in_ms": "\(delay)"])
-                try? await Task.sleep(for: .milliseconds(delay))
-                if Task.isShuttingDownGracefully || Task.isCancelled { return }
-            }
-        }
-        if services.count == 1 {
-            try await services[0].run()
-            return
-        }
-        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: logger))
-        try await group.run()
-    }
+    let host = ProcessHost(
+        database: try database.databaseSettings(), direct: try database.directSettings(),
+        poolSize: try intSetting(database.poolSize, "WORKER_DB_POOL_SIZE", default: 5),
+        worker: worker, api: api, prepare: prepare, onAPIListening: onListening)
+    try await host.runUntilSignalled()
 }

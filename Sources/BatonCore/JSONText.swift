@@ -113,6 +113,10 @@ public enum JSONText {
 
     /// `value` as a JSON string literal, with quotes.
     public static func quote(_ value: String) -> String {
+        // Most strings (ids, kinds) need no escape: one scan of the bytes, one concatenation.
+        if !value.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }) {
+            return "\"" + value + "\""
+        }
         var out = "\""
         out.reserveCapacity(value.utf8.count + 2)
         for scalar in value.unicodeScalars {

@@ -1,5 +1,5 @@
 /// A step this worker claimed and now runs.
-struct ClaimedStep: Sendable {
+struct ClaimedStep: Sendable, Hashable {
     var context: StepContext
     /// The attempt number within the current retry budget (what the retry policy counts).
     var budgetAttempt: Int
@@ -10,7 +10,7 @@ struct ClaimedStep: Sendable {
 
 /// Steps a claim returned, and how many ready steps it skipped because their session lock was
 /// busy elsewhere.
-struct Claimed: Sendable {
+struct Claimed: Sendable, Equatable {
     var steps: [ClaimedStep] = []
     var lockBusy = 0
 
@@ -32,8 +32,8 @@ struct Claimed: Sendable {
 }
 
 /// How an attempt ended, ready to be committed.
-struct StepOutcome: Sendable {
-    enum Result: Sendable {
+struct StepOutcome: Sendable, Equatable {
+    enum Result: Sendable, Equatable {
         case succeeded(json: String)
         /// `retryDelayMs` nil: the session FAILS; otherwise the step runs again after it.
         case failed(message: String, retryDelayMs: Int?)
@@ -57,6 +57,29 @@ struct StepOutcome: Sendable {
     var inputJSON: String
     /// How long the handler ran, for the step duration metric.
     var durationNanoseconds: Int64 = 0
+}
+
+/// What a commit made of one finished attempt: the `outcome` column of baton.finish_tasks,
+/// baton.finish_and_claim (`finished_outcome`) and baton.defer_tasks, read here and nowhere else.
+enum StepVerdict: String, Sendable, CaseIterable {
+    /// The result was applied.
+    case succeeded = "SUCCEEDED"
+    /// The attempt failed and the step runs again after its delay.
+    case retry = "RETRY"
+    /// The attempt failed and the session FAILED (permanent, or no retries left).
+    case failed = "FAILED"
+    /// Recorded, not applied: the session was cancelled or the step was handed on (fencing).
+    case discarded = "DISCARDED"
+    /// Handed off (202): the step stays RUNNING without a worker until finished from outside.
+    case deferred = "DEFERRED"
+
+    /// The column's text; an outcome this binary does not know is a schema from another version.
+    init(column text: String) throws(DatabaseError) {
+        guard let verdict = StepVerdict(rawValue: text) else {
+            throw .protocolViolation("the database returned an unknown step outcome '\(text)'")
+        }
+        self = verdict
+    }
 }
 
 /// The worker's statements: prepared once on its direct connection (see sql/functions/claim_tasks.sql, finish_tasks.sql, …).
@@ -105,17 +128,17 @@ extension DatabaseConnection {
 
     /// Commits finished attempts and claims up to `limit` ready steps, in one transaction.
     func finishAndClaim(worker: String, _ outcomes: [StepOutcome], limit: Int, kinds: [String]?,
-                        policy: RetryPolicy) throws(DatabaseError) -> (outcomes: [Int64: String], claimed: Claimed) {
+                        policy: RetryPolicy) throws(DatabaseError) -> (verdicts: [Int64: StepVerdict], claimed: Claimed) {
         let generation = self.generation
         let result = try execute(WorkerQueries.finishAndClaim, Self.finishParameters(worker, outcomes, generation: generation) + [
             String(limit), kinds.map { PGText.array($0.map(Optional.some)) },
             String(policy.maxAttempts), String(policy.baseDelayMs),
         ])
-        var finished: [Int64: String] = [:]
+        var finished: [Int64: StepVerdict] = [:]
         var claimRows: [QueryResult.Record] = []
         for row in result.records {
-            if let taskID = row["finished_task_id"] {
-                finished[Int64(taskID) ?? 0] = row["finished_outcome"]
+            if row["finished_task_id"] != nil {
+                finished[try row.int64("finished_task_id")] = try StepVerdict(column: try row.string("finished_outcome"))
             } else {
                 claimRows.append(row)
             }
@@ -125,16 +148,15 @@ extension DatabaseConnection {
         return (finished, claimed)
     }
 
-    /// Commits finished attempts in one transaction; returns each task's outcome
-    /// (SUCCEEDED, RETRY, FAILED, DISCARDED).
-    func finishSteps(worker: String, _ outcomes: [StepOutcome]) throws(DatabaseError) -> [Int64: String] {
-        try Self.outcomes(execute(WorkerQueries.finish, Self.finishParameters(worker, outcomes, generation: generation)))
+    /// Commits finished attempts in one transaction; returns what became of each task's attempt.
+    func finishSteps(worker: String, _ outcomes: [StepOutcome]) throws(DatabaseError) -> [Int64: StepVerdict] {
+        try Self.verdicts(execute(WorkerQueries.finish, Self.finishParameters(worker, outcomes, generation: generation)))
     }
 
     /// (task_id, outcome) rows as a map.
-    static func outcomes(_ result: QueryResult) throws(DatabaseError) -> [Int64: String] {
-        var out: [Int64: String] = [:]
-        for row in result.records { out[try row.int64("task_id")] = try row.string("outcome") }
+    static func verdicts(_ result: QueryResult) throws(DatabaseError) -> [Int64: StepVerdict] {
+        var out: [Int64: StepVerdict] = [:]
+        for row in result.records { out[try row.int64("task_id")] = try StepVerdict(column: try row.string("outcome")) }
         return out
     }
 
@@ -169,8 +191,8 @@ extension DatabaseConnection {
 
     /// Hands off steps whose handler said they continue elsewhere: they stay RUNNING, their
     /// session locks are released, and they fail `timeoutMs` after their start unless finished.
-    /// Returns DEFERRED or DISCARDED for each task.
-    func deferSteps(worker: String, _ outcomes: [StepOutcome], timeoutMs: Int) throws(DatabaseError) -> [Int64: String] {
+    /// Returns `.deferred` or `.discarded` for each task.
+    func deferSteps(worker: String, _ outcomes: [StepOutcome], timeoutMs: Int) throws(DatabaseError) -> [Int64: StepVerdict] {
         let generation = self.generation
         let result = try execute(WorkerQueries.deferTasks, [
             worker,
@@ -179,7 +201,7 @@ extension DatabaseConnection {
             String(timeoutMs),
             PGText.array(outcomes.map { $0.generation == generation }),
         ])
-        return try Self.outcomes(result)
+        return try Self.verdicts(result)
     }
 
     /// Says the worker is alive, on the connection that holds its session locks; returns the

@@ -1,48 +1,44 @@
+import Foundation
 import Synchronization
 
-/// Where everything that happens to a worker lands: finished steps, wake-ups, shutdown. The
-/// worker's loop takes all of it at once, so finished steps that pile up while it waits on the
-/// database are committed together (group commit), and many wake-ups make one claim.
+/// Where everything that happens to a worker lands, each event with the time it happened:
+/// finished steps, notifications, ticks, timers, shutdown. The worker's loop takes all of it
+/// at once whenever its connection is free, so finished steps that pile up while it waits on
+/// the database are committed together (group commit), and many wake-ups make one claim.
 final class WorkerInbox: Sendable {
-    struct News {
-        var finished: [StepOutcome] = []
-        /// Scan for ready tasks (a notification, the poll, a timer, a reconnected listener).
-        var scan = false
-        /// The listener is in place; the first scan may run.
-        var listening = false
-        /// Time to tell the database this worker is alive.
-        var heartbeat = false
-        var shutdown = false
-        var graceOver = false
-        /// Task ids named by notifications, with the time each arrived.
-        var notified: [Int64: ContinuousClock.Instant] = [:]
-        /// Wall-clock times (epoch ms) at which steps queued for later become ready.
-        var readyAt: [Int64] = []
-    }
+    typealias Entry = (event: WorkerMachine.Event, at: WorkerMachine.Now)
 
-    private let news = Mutex(News())
+    let clock: WorkerClock
+    private let entries = Mutex<[Entry]>([])
     let doorbell: AsyncStream<Void>
     private let ring: AsyncStream<Void>.Continuation
 
-    init() {
+    init(clock: WorkerClock = WorkerClock()) {
+        self.clock = clock
         (doorbell, ring) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    func post(_ update: (inout News) -> Void) {
-        news.withLock { update(&$0) }
+    func post(_ event: WorkerMachine.Event) {
+        let now = clock.now()
+        entries.withLock { $0.append((event, now)) }
         ring.yield()
     }
 
-    func take() -> News {
-        news.withLock { current in
+    /// Everything posted since the last take, oldest first.
+    func take() -> [Entry] {
+        entries.withLock { current in
             let taken = current
-            current = News()
+            current.removeAll(keepingCapacity: true)
             return taken
         }
     }
+}
 
-    /// Wakes the loop without news (it has more work of its own).
-    func wake() { ring.yield() }
+/// The one place a worker reads the time; `WorkerMachine` gets it with every event.
+struct WorkerClock: Sendable {
+    private let origin = ContinuousClock.now
 
-    func close() { ring.finish() }
+    func now() -> WorkerMachine.Now {
+        WorkerMachine.Now(monotonic: ContinuousClock.now - origin, epochMs: Int64(Date().timeIntervalSince1970 * 1000))
+    }
 }

@@ -9,7 +9,7 @@ public final class WorkerMetrics: Sendable {
     private struct StepKey: Hashable {
         var kind: String
         var step: String
-        var outcome: String
+        var verdict: StepVerdict
     }
 
     private struct Handles {
@@ -30,9 +30,9 @@ public final class WorkerMetrics: Sendable {
         rescued = Counter(label: "baton_steps_rescued_total", dimensions: [], factory: factory)
     }
 
-    /// A committed step: outcome is SUCCEEDED, RETRY, FAILED, DISCARDED or DEFERRED.
-    func stepFinished(kind: String, step: String, outcome: String, durationNanoseconds: Int64) {
-        let handles = handles(StepKey(kind: kind, step: step, outcome: outcome))
+    /// A committed step and what the commit made of it.
+    func stepFinished(kind: String, step: String, verdict: StepVerdict, durationNanoseconds: Int64) {
+        let handles = handles(StepKey(kind: kind, step: step, verdict: verdict))
         handles.steps.increment()
         handles.retries?.increment()
         handles.duration.recordNanoseconds(durationNanoseconds)
@@ -53,8 +53,8 @@ public final class WorkerMetrics: Sendable {
             if let found = cache[key] { return found }
             let step = [("kind", key.kind), ("step", key.step)]
             let made = Handles(
-                steps: Counter(label: "baton_steps_total", dimensions: step + [("outcome", key.outcome.lowercased())], factory: factory),
-                retries: key.outcome == "RETRY" ? Counter(label: "baton_step_retries_total", dimensions: step, factory: factory) : nil,
+                steps: Counter(label: "baton_steps_total", dimensions: step + [("outcome", key.verdict.rawValue.lowercased())], factory: factory),
+                retries: key.verdict == .retry ? Counter(label: "baton_step_retries_total", dimensions: step, factory: factory) : nil,
                 duration: Timer(label: "baton_step_duration_seconds", dimensions: step, preferredDisplayUnit: .seconds, factory: factory))
             cache[key] = made
             return made
