@@ -78,7 +78,7 @@ struct BenchCommand: AsyncParsableCommand {
         return counts.compactMap { $0 }
     }
 
-    func validate() throws {
+    func checkOptions() throws {
         for (name, value, least) in [("--sessions", sessions, 1), ("--batch-size", batchSize, 1), ("--runs", runs, 1),
                                      ("--pickup-sessions", pickupSessions, 1), ("--chain-sessions", chainSessions, 1),
                                      ("--gap-ms", gapMs, 0), ("--backlog", backlog, 0), ("--soak-steps", soakSteps, 1),
@@ -95,7 +95,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            try validate()
+            try checkOptions()
             let folder = try temporaryFolder()
             var scratch: ScratchPostgres?
             // Ctrl-C or SIGTERM: remove the private PostgreSQL too (worker processes die with the bench).
