@@ -21,7 +21,7 @@ struct BenchCommand: AsyncParsableCommand {
             Sections (--only): throughput (10,000 sessions, 1, 2 and 4 workers), steadiness (--runs one-worker
             runs back to back), pickup, chain, scale (--backlog PENDING tasks of another kind queued behind),
             soak (--soak-steps through one worker), watch, stats. The default runs all but watch and stats and
-            takes about 6 minutes on 2 cores; the full sizes of the issue (--backlog 1000000 --soak-steps
+            takes about 3 minutes on 2 cores; the full sizes of the issue (--backlog 1000000 --soak-steps
             1000000) add about 15 minutes. Build with `swift build -c release` before measuring.
             """)
 
@@ -121,7 +121,8 @@ struct BenchCommand: AsyncParsableCommand {
                 if output.json { try printJSON(report) } else { BenchTable(report: report).print() }
             } catch {
                 await scratch?.remove()
-                try? FileManager.default.removeItem(at: folder)
+                // The error may name a worker's log: keep them.
+                progress("worker logs kept in \(folder.path)")
                 throw error
             }
         }

@@ -22,7 +22,8 @@ struct ThroughputBench {
         let before = try await context.serverCounters()
         context.probe.reset()
         let steps = sessions * 3
-        let startedAt = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+        let startedAt = ISO8601DateFormatter.string(
+            from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
         let loadAtStart = loadAverage()
         let workers = try await context.startWorkers(count, kinds: [kind], expected: count == 1 ? steps : 0, tickEvery: Self.tick)
         let figures: [(WorkerProcess, cpu: Double, startup: Double, rss: Int)]
@@ -45,8 +46,8 @@ struct ThroughputBench {
             """, [kind]).first?["seconds"].flatMap(Double.init) ?? 0
         let byWorker = try await stepsByWorker(kind: kind)
         let run = ThroughputRun(
-            startedAt: startedAt, loadAverage: [loadAtStart, loadAtEnd], workers: count, sessions: sessions, steps: steps, backlog: backlog, createSeconds: createSeconds,
-            seconds: span, stepsPerSecond: span > 0 ? Double(steps) / span : 0,
+            startedAt: startedAt, loadAverage: [loadAtStart, loadAtEnd], workers: count, sessions: sessions, steps: steps,
+            backlog: backlog, createSeconds: createSeconds, seconds: span, stepsPerSecond: span > 0 ? Double(steps) / span : 0,
             workerProcesses: figures.map { worker, cpu, startup, rss in
                 WorkerFigures(pid: worker.pid, steps: byWorker[worker.pid] ?? 0, cpuSeconds: cpu, startupCpuSeconds: startup, rssKiB: rss)
             },

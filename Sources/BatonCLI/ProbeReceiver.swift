@@ -159,7 +159,8 @@ final class ProbeReceiver: Sendable {
             if let present { continuation.resume(returning: present) }
         }
         guard let message else {
-            throw Timeout(description: "no probe message \(key.kind) \(key.tag.map { "tag \($0) " } ?? "")\(key.step.map { "step \($0) " } ?? "")within \(Int(timeoutSeconds)) s")
+            let what = [key.kind, key.tag.map { "tag \($0)" }, key.step.map { "step \($0)" }].compactMap { $0 }.joined(separator: " ")
+            throw Timeout(description: "no probe message \(what) within \(Int(timeoutSeconds)) s")
         }
         return message
     }
