@@ -1,12 +1,15 @@
 import Baton
 import Foundation
 
-/// A private PostgreSQL cluster in a folder (for `baton dev`): created with initdb on first use,
-/// reused afterwards. When run as root, the server runs as the `postgres` OS user (initdb
+/// A private PostgreSQL cluster in a folder (for `baton dev`, and `baton bench` through
+/// `ScratchPostgres`): created with initdb on first use, reused afterwards, with PostgreSQL's
+/// default settings. When run as root, the server runs as the `postgres` OS user (initdb
 /// refuses root).
 struct LocalPostgres {
     let directory: URL
     let port: Int
+    /// Says on stdout what it does (`baton dev`); the bench keeps stdout for its report.
+    var announces = true
 
     var dataDirectory: URL { directory.appending(path: "pgdata") }
     var socketDirectory: URL { directory.appending(path: "run") }
@@ -41,12 +44,12 @@ struct LocalPostgres {
             try await run("/bin/chown", ["-R", "postgres:postgres", directory.path], asPostgres: false)
         }
         if !fm.fileExists(atPath: dataDirectory.appending(path: "PG_VERSION").path) {
-            say("creating a PostgreSQL cluster in \(dataDirectory.path)")
+            if announces { say("creating a PostgreSQL cluster in \(dataDirectory.path)") }
             try await run(bin.appending(path: "initdb").path,
                     ["-D", dataDirectory.path, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-instructions"])
         }
         if (try? await run(bin.appending(path: "pg_ctl").path, ["-D", dataDirectory.path, "status"], quiet: true)) != nil {
-            say("PostgreSQL already running in \(dataDirectory.path)")
+            if announces { say("PostgreSQL already running in \(dataDirectory.path)") }
             return
         }
         try await run(bin.appending(path: "pg_ctl").path, [

@@ -66,7 +66,7 @@ struct OutputOptions: ParsableArguments {
 
 /// How a worker runs (every option also an environment variable).
 struct WorkerOptions: ParsableArguments {
-    @Option(help: "Handler: builtin:echo, command:/path/to/program, http(s)://…, or kind=spec,... (env BATON_HANDLER).")
+    @Option(help: "Handler: builtin:echo, builtin:probe, command:/path/to/program, http(s)://…, or kind=spec,... (env BATON_HANDLER).")
     var handler: String?
 
     @Option(name: .customLong("api-url"), help: "Base URL of the HTTP step handler, used when no handler is given (env WORKER_API_URL).")

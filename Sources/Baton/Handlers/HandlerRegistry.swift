@@ -1,7 +1,7 @@
 import Foundation
 
 /// Which handler runs which kind of session, from `BATON_HANDLER`:
-/// one spec for every kind (`builtin:echo`, `command:/path/prog args`, `http(s)://…`), or a
+/// one spec for every kind (`builtin:echo`, `builtin:probe`, `command:/path/prog args`, `http(s)://…`), or a
 /// comma-separated map (`ingest=command:./ingest,default=builtin:echo`). In a map, a spec
 /// without `kind=` applies to every kind not named.
 public struct HandlerRegistry: Sendable {
@@ -59,6 +59,8 @@ public struct HandlerRegistry: Sendable {
     static func handlerFor(_ raw: String, maxOutputBytes: Int, timeoutMs: Int) throws -> any StepHandler {
         let spec = raw.trimmingCharacters(in: .whitespaces)
         if spec == "builtin:echo" { return EchoHandler() }
+        // The benchmarks' handler: reports to PEERS_SOCK, does nothing else.
+        if spec == "builtin:probe" { return ProbeHandler.fromEnvironment() }
         if spec.hasPrefix("command:") {
             let words = spec.dropFirst("command:".count).split(separator: " ").map(String.init)
             guard let program = words.first else {
@@ -69,6 +71,6 @@ public struct HandlerRegistry: Sendable {
         if spec.hasPrefix("http://") || spec.hasPrefix("https://") {
             return try HTTPHandler(url: spec, timeoutMs: timeoutMs, maxOutputBytes: maxOutputBytes)
         }
-        throw InvalidSpec(description: "unknown handler '\(spec)'; use builtin:echo, command:/path/to/program, or http(s)://…")
+        throw InvalidSpec(description: "unknown handler '\(spec)'; use builtin:echo, builtin:probe, command:/path/to/program, or http(s)://…")
     }
 }
