@@ -63,26 +63,71 @@ extension StepRunner {
     /// The handler's result, or nil when `timeoutMs` pass first or the caller is cancelled.
     /// The handler is cancelled then (a command handler kills its process group), and the
     /// race returns at once even if a Swift handler ignores cancellation: a task group would
-    /// wait for it, holding the worker slot and shutdown hostage. Hence unstructured tasks,
-    /// each of which ends when the handler returns or the timer fires.
-    static func race(timeoutMs: Int, _ body: @escaping @Sendable () async throws -> String) async -> Result<String, any Error>? {
+    /// wait for it, holding the worker slot and shutdown hostage. Hence an unstructured task
+    /// for the handler, and the deadline in the shared `StepDeadlines` (not a sleep per step).
+    static func race(timeoutMs: Int, deadlines: StepDeadlines = .shared,
+                     _ body: @escaping @Sendable () async throws -> String) async -> Result<String, any Error>? {
         let handler = Task { try await body() }
-        let timer = Task { try await Task.sleep(for: .milliseconds(timeoutMs)) }
-        let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Result<String, any Error>?, Never>) in
-                let once = ResumeOnce(continuation)
-                Task { once.resume(returning: await Result(catching: { try await handler.value })) }
-                Task {
-                    _ = try? await timer.value
-                    once.resume(returning: nil)
-                }
-            }
-        } onCancel: {
-            timer.cancel()
+        let outcome = RaceOutcome<Result<String, any Error>?>()
+        let deadline = deadlines.add(afterMs: timeoutMs) { outcome.offer(nil) }
+        Task {
+            let result = await Result(catching: { try await handler.value })
+            outcome.offer(result)
         }
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { outcome.await($0) }
+        } onCancel: {
+            outcome.offer(nil)
+        }
+        deadlines.remove(deadline)
         handler.cancel()
-        timer.cancel()
         return result
+    }
+}
+
+/// The first value offered, handed to whoever waits for it, whether the offer comes before or
+/// after the wait begins; later offers are dropped.
+final class RaceOutcome<Value: Sendable>: Sendable {
+    private enum State {
+        case empty
+        case waiting(CheckedContinuation<Value, Never>)
+        case offered(Value)
+        case done
+    }
+
+    private let state = Mutex<State>(.empty)
+
+    func offer(_ value: Value) {
+        let waiter: CheckedContinuation<Value, Never>? = state.withLock { state in
+            switch state {
+            case .empty:
+                state = .offered(value)
+                return nil
+            case .waiting(let continuation):
+                state = .done
+                return continuation
+            case .offered, .done:
+                return nil
+            }
+        }
+        waiter?.resume(returning: value)
+    }
+
+    /// Resumes `continuation` with the first value offered (at once if it came already).
+    func await(_ continuation: CheckedContinuation<Value, Never>) {
+        let ready: Value? = state.withLock { state in
+            switch state {
+            case .offered(let value):
+                state = .done
+                return value
+            case .empty:
+                state = .waiting(continuation)
+                return nil
+            case .waiting, .done:
+                preconditionFailure("RaceOutcome is awaited once")
+            }
+        }
+        if let ready { continuation.resume(returning: ready) }
     }
 }
 
@@ -90,19 +135,6 @@ extension Duration {
     var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}
-
-/// Resumes a continuation with the first value offered; later offers are dropped.
-final class ResumeOnce<Value: Sendable>: Sendable {
-    private let continuation: Mutex<CheckedContinuation<Value, Never>?>
-
-    init(_ continuation: CheckedContinuation<Value, Never>) {
-        self.continuation = Mutex(continuation)
-    }
-
-    func resume(returning value: Value) {
-        continuation.withLock { $0.take() }?.resume(returning: value)
     }
 }
 
