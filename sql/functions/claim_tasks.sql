@@ -24,13 +24,34 @@ BEGIN
     END IF;
     RETURN QUERY
     WITH picked AS MATERIALIZED (
-        SELECT k.id, k.session_id FROM baton.tasks k
-        WHERE k.status = 'PENDING' AND k.run_at <= now()
-          AND (claim_tasks.kinds IS NULL OR k.kind = ANY (claim_tasks.kinds))
-          AND CASE WHEN k.queued_key IS NULL THEN true ELSE baton.key_free(k.kind, k.queued_key) END
-        ORDER BY k.run_at, k.id
-        LIMIT claim_tasks.max_tasks
-        FOR UPDATE SKIP LOCKED
+        -- A worker of every kind walks the queue in order (tasks_ready).
+        SELECT a.id, a.session_id FROM (
+            SELECT k.id, k.session_id FROM baton.tasks k
+            WHERE claim_tasks.kinds IS NULL
+              AND k.status = 'PENDING' AND k.run_at <= now()
+              AND CASE WHEN k.queued_key IS NULL THEN true ELSE baton.key_free(k.kind, k.queued_key) END
+            ORDER BY k.run_at, k.id
+            LIMIT claim_tasks.max_tasks
+            FOR UPDATE SKIP LOCKED
+        ) a
+        UNION ALL
+        -- A worker of some kinds walks each kind's own queue (tasks_ready_by_kind) and takes
+        -- the oldest of what they offer, so tasks of other kinds, however many are queued
+        -- ahead, are never read. With several kinds, rows offered but not taken stay locked
+        -- until this transaction ends; other workers skip them meanwhile.
+        SELECT b.id, b.session_id FROM (
+            SELECT c.id, c.session_id FROM unnest(claim_tasks.kinds) q(kind)
+            CROSS JOIN LATERAL (
+                SELECT k.id, k.session_id, k.run_at FROM baton.tasks k
+                WHERE k.kind = q.kind AND k.status = 'PENDING' AND k.run_at <= now()
+                  AND CASE WHEN k.queued_key IS NULL THEN true ELSE baton.key_free(k.kind, k.queued_key) END
+                ORDER BY k.run_at, k.id
+                LIMIT claim_tasks.max_tasks
+                FOR UPDATE SKIP LOCKED
+            ) c
+            ORDER BY c.run_at, c.id
+            LIMIT claim_tasks.max_tasks
+        ) b
     ), locked AS MATERIALIZED (
         -- Materialized: the lock function runs exactly once per picked row.
         SELECT p.id, pg_try_advisory_lock(baton.lock_class(), hashtext(p.session_id)) AS ok FROM picked p
