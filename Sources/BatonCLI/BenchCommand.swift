@@ -22,7 +22,7 @@ struct BenchCommand: AsyncParsableCommand {
             runs back to back), pickup, chain, scale (--backlog PENDING tasks of another kind queued behind),
             soak (--soak-steps through one worker), watch, stats. The default runs all but watch and stats and
             takes about 3 minutes on 2 cores; the full sizes of the issue (--backlog 1000000 --soak-steps
-            1000000) add about 15 minutes. Build with `swift build -c release` before measuring.
+            1000000) add about 8 minutes. Build with `swift build -c release` before measuring.
             """)
 
     @Option(name: .customLong("database-url"), help: "Use this database instead of a private PostgreSQL (a scratch database: the bench writes to it).")
