@@ -21,7 +21,7 @@ struct BenchCommand: AsyncParsableCommand {
             Sections (--only): throughput (10,000 sessions, 1, 2 and 4 workers), steadiness (--runs one-worker
             runs back to back), pickup, chain, scale (--backlog PENDING tasks of another kind queued behind),
             soak (--soak-steps through one worker), watch, stats. The default runs all but watch and stats and
-            takes about 3 minutes on 2 cores; the full sizes of the issue (--backlog 1000000 --soak-steps
+            takes about 3 minutes on 2 cores; the full sizes (--backlog 1000000 --soak-steps
             1000000) add about 8 minutes. Build with `swift build -c release` before measuring.
             """)
 
@@ -39,9 +39,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("pickup-sessions"), help: "Sessions, one at a time, for the pickup latency.") var pickupSessions: Int = 300
     @Option(name: .customLong("chain-sessions"), help: "Sessions, one at a time, for the chain latency.") var chainSessions: Int = 100
     @Option(name: .customLong("gap-ms"), help: "Pause after each latency sample, so the next one meets an idle worker.") var gapMs: Int = 50
-    @Option(help: "PENDING sessions of another kind queued behind the throughput sessions (scale; the issue's size is 1000000).")
+    @Option(help: "PENDING sessions of another kind queued behind the throughput sessions (scale; the full size is 1000000).")
     var backlog: Int = 100_000
-    @Option(name: .customLong("soak-steps"), help: "Steps through one worker for the soak (the issue's size is 1000000).")
+    @Option(name: .customLong("soak-steps"), help: "Steps through one worker for the soak (the full size is 1000000).")
     var soakSteps: Int = 100_000
     @Flag(name: .customLong("no-settle"), help: "Measure without settling the database first (to see what settling changes).")
     var noSettle = false
