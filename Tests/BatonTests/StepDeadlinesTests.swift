@@ -2,8 +2,8 @@
 import Synchronization
 import Testing
 
-/// The step timeout without a sleep per step: deadlines fire once, removed ones never, and
-/// nothing stays behind (a cancelled `Task.sleep` per step kept its memory for WORKER_TIMEOUT).
+/// The step timeout through one shared deadline table: deadlines fire once, removed ones never, and
+/// nothing stays behind (a cancelled per-step timer kept its memory until WORKER_TIMEOUT passed).
 /// No database.
 @Suite struct StepDeadlinesTests {
     @Test func aHandlerThatOutlivesItsTimeoutIsCutOffAndItsDeadlineGoes() async {
