@@ -33,7 +33,8 @@ How the driver's words map onto Baton:
 
 Configs: `default` runs `baton worker` with its defaults (WORKER_BATCH_SIZE 4);
 `batch100` sets WORKER_BATCH_SIZE 100 (steps claimed and run at the same time), the nearest
-setting to pgqueuer's batch100.
+setting to pgqueuer's batch100; `batch100x2` splits those 100 over two claim/commit
+connections (WORKER_CONNECTIONS 2), so the database commits two batches at once.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class Adapter:
     configs = {
         "default": [],
         "batch100": ["--batch-size", "100"],
+        "batch100x2": ["--batch-size", "100", "--connections", "2"],
     }
 
     def __init__(self) -> None:

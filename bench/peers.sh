@@ -34,7 +34,7 @@ cd "$PEERS"
 
 for run in $(seq 1 "$RUNS"); do
   for metric in $METRICS; do
-    for pc in "baton default" "baton batch100" "pgqueuer default" "pgqueuer batch100"; do
+    for pc in "baton default" "baton batch100" "baton batch100x2" "pgqueuer default" "pgqueuer batch100"; do
       set -- $pc
       echo "=== run $run $metric $1 $2 $(date +%T) load $(cut -d' ' -f1 /proc/loadavg)"
       if ! "$PY" bench.py --peer "$1" --adapter-file "$HERE/peer_baton.py" --metric "$metric" --config "$2" \

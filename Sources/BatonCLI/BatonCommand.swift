@@ -15,7 +15,7 @@ public struct BatonCommand: AsyncParsableCommand {
         subcommands: [
             MigrateCommand.self, WorkerCommand.self, APICommand.self, StartCommand.self, DevCommand.self, SessionCommand.self,
             ProgressCommand.self, AdvanceCommand.self, RetryCommand.self, CancelCommand.self,
-            WatchCommand.self, ScheduleCommand.self, StatsCommand.self, HealthCommand.self, BenchCommand.self,
+            WatchCommand.self, ScheduleCommand.self, StatsCommand.self, PruneCommand.self, HealthCommand.self, BenchCommand.self,
         ])
 
     public init() {}

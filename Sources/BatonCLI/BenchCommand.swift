@@ -30,11 +30,12 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("direct-url"), help: "Direct URL for LISTEN and session locks when --database-url goes through a pooler.")
     var directURL: String?
     @OptionGroup var output: OutputOptions
-    @Option(help: "Sections to run, comma-separated: throughput,steadiness,pickup,chain,scale,soak,watch,stats.")
+    @Option(help: "Sections to run, comma-separated: throughput,steadiness,pickup,chain,scale,soak,watch,stats,prune.")
     var only: String = "throughput,steadiness,pickup,chain,scale,soak"
     @Option(help: "One-phase sessions (3 steps each) created in one call for each throughput run.") var sessions: Int = 10_000
     @Option(help: "Worker processes of the throughput runs, comma-separated.") var workers: String = "1,2,4"
     @Option(name: .customLong("batch-size"), help: "WORKER_BATCH_SIZE of the worker processes.") var batchSize: Int = 100
+    @Option(help: "WORKER_CONNECTIONS of the worker processes (claim/commit connections each).") var connections: Int = 1
     @Option(help: "One-worker throughput runs back to back for the steadiness figure.") var runs: Int = 5
     @Option(name: .customLong("pickup-sessions"), help: "Sessions, one at a time, for the pickup latency.") var pickupSessions: Int = 300
     @Option(name: .customLong("chain-sessions"), help: "Sessions, one at a time, for the chain latency.") var chainSessions: Int = 100
@@ -53,9 +54,13 @@ struct BenchCommand: AsyncParsableCommand {
     var statsSessions: Int = 1_000_000
     @Option(name: .customLong("stats-recent"), help: "stats: sessions finished in the last 15 minutes added for a second timing.")
     var statsRecent: Int = 33_334
+    @Option(name: .customLong("prune-sessions"), help: "prune: finished sessions, 30 days old, that a pruner deletes while throughput runs measure (needs a superuser).")
+    var pruneSessions: Int = 1_000_000
+    @Option(name: .customLong("prune-runs"), help: "prune: one-worker throughput runs before and during the prune.")
+    var pruneRuns: Int = 3
 
     enum Section: String, CaseIterable {
-        case throughput, steadiness, pickup, chain, scale, soak, watch, stats
+        case throughput, steadiness, pickup, chain, scale, soak, watch, stats, prune
     }
 
     func sections() throws -> [Section] {
@@ -79,10 +84,11 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func checkOptions() throws {
-        for (name, value, least) in [("--sessions", sessions, 1), ("--batch-size", batchSize, 1), ("--runs", runs, 1),
+        for (name, value, least) in [("--sessions", sessions, 1), ("--batch-size", batchSize, 1), ("--connections", connections, 1), ("--runs", runs, 1),
                                      ("--pickup-sessions", pickupSessions, 1), ("--chain-sessions", chainSessions, 1),
                                      ("--gap-ms", gapMs, 0), ("--backlog", backlog, 0), ("--soak-steps", soakSteps, 1),
-                                     ("--watch-rows", watchRows, 1), ("--watch-changes", watchChanges, 1), ("--stats-sessions", statsSessions, 1)]
+                                     ("--watch-rows", watchRows, 1), ("--watch-changes", watchChanges, 1), ("--stats-sessions", statsSessions, 1),
+                                     ("--prune-sessions", pruneSessions, 1), ("--prune-runs", pruneRuns, 1)]
         where value < least {
             throw CLIError.usage("\(name) must be at least \(least) (got \(value))")
         }

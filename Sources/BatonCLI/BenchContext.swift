@@ -20,8 +20,9 @@ struct BenchContext: Sendable {
     /// Where the worker processes' logs go.
     let folder: URL
     let batchSize: Int
+    let connections: Int
     /// False: no settling (to show what it changes; `--no-settle`).
-    let settles: Bool
+    var settles: Bool
     let notes: BenchNotes
 
     /// A progress line on stderr (stdout carries the report).
@@ -35,7 +36,9 @@ struct BenchContext: Sendable {
                       expected: Int = 0, tickEvery: Int = 0) async throws -> [WorkerProcess] {
         var environment = [
             "DATABASE_URL": databaseURL, "BATON_HANDLER": handler, "BATON_KINDS": kinds.joined(separator: ","),
-            "WORKER_BATCH_SIZE": String(batchSize), "BATON_LOG_LEVEL": "warning", "PEERS_SOCK": probe.path,
+            "WORKER_BATCH_SIZE": String(batchSize), "WORKER_CONNECTIONS": String(connections),
+            // The prune section runs its own pruner; the workers' would race it for the turn.
+            "BATON_RETENTION": "off", "BATON_LOG_LEVEL": "warning", "PEERS_SOCK": probe.path,
         ]
         if let directURL { environment["DIRECT_URL"] = directURL }
         if expected > 0 { environment["PEERS_N"] = String(expected) }

@@ -8,6 +8,8 @@ struct BenchReport: Encodable {
     /// The server settings that decide what the figures mean (fsync, synchronous_commit, ...).
     var postgres: [String: String]
     var batchSize: Int
+    /// WORKER_CONNECTIONS of every worker process.
+    var connections: Int
     var sessions: Int
     var sections: [String]
     /// Whether each measurement started from a settled database (CHECKPOINT, no autovacuum
@@ -30,6 +32,7 @@ struct BenchReport: Encodable {
     var steadiness: Steadiness?
     var watch: WatchBench.Report?
     var stats: StatsBench.Report?
+    var prune: PruneBench.Report?
 }
 
 /// One throughput measurement: `sessions` one-phase sessions created in one call, then

@@ -22,7 +22,7 @@ extension BenchCommand {
         let notes = BenchNotes()
         let context = BenchContext(
             pool: pool, direct: direct, databaseURL: url, directURL: directURL, executable: try WorkerProcess.ownExecutable(),
-            probe: probe, folder: folder, batchSize: batchSize, settles: !noSettle, notes: notes)
+            probe: probe, folder: folder, batchSize: batchSize, connections: connections, settles: !noSettle, notes: notes)
         do {
             let report = try await measure(context)
             if databaseURL != nil { try await context.deleteBenchSessions() }
@@ -41,7 +41,7 @@ extension BenchCommand {
         let sections = try sections()
         var report = BenchReport(
             database: databaseURL == nil ? "private" : "given", postgres: try await ScratchPostgres.settings(context.pool),
-            batchSize: batchSize, sessions: sessions, sections: sections.map(\.rawValue), settled: !noSettle)
+            batchSize: batchSize, connections: connections, sessions: sessions, sections: sections.map(\.rawValue), settled: !noSettle)
         let throughput = ThroughputBench(context: context)
         let latency = LatencyBench(context: context, gapMs: gapMs)
         var oneWorker: ThroughputRun?
@@ -113,6 +113,11 @@ extension BenchCommand {
                 context.progress("stats: \(statsSessions) finished sessions of history")
                 try await context.deleteBenchSessions()
                 report.stats = try await StatsBench(pool: context.pool, sessions: statsSessions, recentSessions: statsRecent, samples: 20).run()
+            case .prune:
+                context.progress("prune: \(pruneSessions) finished sessions, 30 days old")
+                try await context.deleteBenchSessions()
+                report.prune = try await PruneBench(context: context, sessions: pruneSessions, sessionsPerRun: sessions,
+                                                    runs: pruneRuns, batchSize: 500).run()
             }
         }
         if report.pickup != nil || report.chain != nil {

@@ -66,7 +66,7 @@ struct StatsBench {
 
     /// Writes `count` finished sessions (with their 3 tasks and attempts) that finished over the
     /// last `span`, straight into the tables (triggers off), then settles the database.
-    func write(_ count: Int, prefix: String, over span: String) async throws {
+    func write(_ count: Int, prefix: String, over span: String, ago: String = "0 seconds", kind: String = StatsBench.kind) async throws {
         guard count > 0 else { return }
         try await pool.withConnection { connection in
             try await connection.query("BEGIN")
@@ -82,25 +82,26 @@ struct StatsBench {
                 SELECT $3 || '-' || g, $2 || '-' || (g % 3),
                        CASE WHEN g % 100 = 0 THEN 'FAILED' WHEN g % 50 = 1 THEN 'CANCELLED' ELSE 'COMPLETED' END,
                        1, 1, CASE WHEN g % 100 = 0 THEN 'EXECUTE' WHEN g % 50 = 1 THEN 'THINK' END,
-                       now() - $4::interval * (1 - g::float8 / $1), now() - $4::interval * (1 - g::float8 / $1)
+                       now() - $5::interval - $4::interval * (1 - g::float8 / $1),
+                       now() - $5::interval - $4::interval * (1 - g::float8 / $1)
                 FROM generate_series(1, $1::int) g
-                """, [String(count), Self.kind, prefix, span])
+                """, [String(count), kind, prefix, span, ago])
             try await connection.query("""
                 INSERT INTO baton.tasks (session_id, kind, phase, step, status, attempt, started_at, finished_at, result)
                 SELECT s.id, s.kind, 1, st.step, 'COMPLETED', 1, s.updated_at - interval '30 ms', s.updated_at, '{"ok": true}'
                 FROM baton.sessions s CROSS JOIN unnest(ARRAY['THINK', 'EXECUTE', 'INTEGRATE']) st(step)
                 WHERE s.kind LIKE $1 || '-%' AND s.id LIKE $2 || '-%'
-                """, [Self.kind, prefix])
+                """, [kind, prefix])
             try await connection.query("""
                 INSERT INTO baton.attempts (task_id, attempt, session_id, kind, worker_id, outcome, started_at, finished_at, output)
                 SELECT t.id, 1, t.session_id, t.kind, 'bench', 'SUCCEEDED', t.started_at, t.finished_at, t.result
                 FROM baton.tasks t WHERE t.kind LIKE $1 || '-%' AND t.session_id LIKE $2 || '-%' ORDER BY t.finished_at
-                """, [Self.kind, prefix])
+                """, [kind, prefix])
             try await connection.query("""
                 INSERT INTO baton.parked_sessions (session_id, kind, status, since)
                 SELECT s.id, s.kind, s.status, s.updated_at FROM baton.sessions s
                 WHERE s.kind LIKE $1 || '-%' AND s.id LIKE $2 || '-%' AND s.status = 'FAILED'
-                """, [Self.kind, prefix])
+                """, [kind, prefix])
             try await connection.query("COMMIT")
         }
         try await pool.query("VACUUM (ANALYZE) baton.sessions, baton.tasks, baton.attempts, baton.parked_sessions")

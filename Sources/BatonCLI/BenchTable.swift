@@ -13,6 +13,7 @@ struct BenchTable {
         let pg = report.postgres
         out.append("baton bench on a \(report.database) PostgreSQL \(pg["server_version"] ?? "?") (fsync \(pg["fsync"] ?? "?"), "
                    + "synchronous_commit \(pg["synchronous_commit"] ?? "?")), WORKER_BATCH_SIZE \(report.batchSize), "
+                   + "WORKER_CONNECTIONS \(report.connections), "
                    + (report.settled ? "settled before each measurement" : "NOT settled (--no-settle)"))
         for note in report.settleNotes { out.append("  note: \(note)") }
         if let runs = report.throughput {
@@ -71,6 +72,17 @@ struct BenchTable {
                 out.append("  \(name): \(f(cost.plainMicrosPerRow)) → \(f(cost.watchedMicrosPerRow)) = +\(f(cost.extraMicrosPerRow)) µs")
             }
             out.append("  committed change → THINK handler started, \(watch.changes) changes one at a time: " + percentiles(watch.changeToStartMs))
+        }
+        if let prune = report.prune {
+            out.append("")
+            out.append("prune: \(number(prune.oldSessions)) finished sessions 30 days old (written in \(f(prune.loadSeconds)) s), "
+                       + "deleted in batches of \(prune.batchSize) while one worker ran \(number(report.sessions)) sessions")
+            out.append("  steps/s before: \(prune.stepsPerSecondBefore.map { number(Int($0)) }.joined(separator: ", "))"
+                       + " · during: \(prune.stepsPerSecondDuring.map { number(Int($0)) }.joined(separator: ", "))"
+                       + " · during/before (medians) \(f(prune.ratio))")
+            out.append("  pruned \(number(prune.prunedSessions)) sessions in \(f(prune.pruneSeconds)) s "
+                       + "(\(number(Int(prune.sessionsPrunedPerSecond))) sessions/s, with their tasks and attempts)"
+                       + (prune.pruneOutlastedTheRuns ? "" : "; the prune ended before the last run did"))
         }
         if let stats = report.stats {
             out.append("")

@@ -8,6 +8,13 @@ struct ThroughputBench {
     /// Untagged probe calls per progress datagram.
     static let tick = 1_000
 
+    /// The same runs without settling the database first.
+    func unsettled() -> ThroughputBench {
+        var context = context
+        context.settles = false
+        return ThroughputBench(context: context)
+    }
+
     /// `sessions` one-phase sessions created in one call (after a settled start), then ANALYZE,
     /// then `workers` worker processes; runs until every session is COMPLETED.
     func run(sessions: Int, workers count: Int, backlog: Int = 0) async throws -> (ThroughputRun, backlogSeconds: Double) {

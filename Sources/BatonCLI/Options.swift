@@ -18,6 +18,16 @@ func intSetting(_ flag: Int?, _ variable: String, default fallback: Int) throws 
     return value
 }
 
+/// `--retention` or BATON_RETENTION, parsed; the standard fourteen days when neither is set.
+func retentionSetting(_ flag: String?) throws -> RetentionPolicy {
+    guard let text = setting(flag, "BATON_RETENTION") else { return .standard }
+    do {
+        return try RetentionPolicy(parsing: text)
+    } catch {
+        throw CLIError.usage(error.description)
+    }
+}
+
 func boolSetting(_ flag: Bool?, _ variable: String, default fallback: Bool) throws -> Bool {
     if let flag { return flag }
     guard let text = setting(nil, variable)?.lowercased() else { return fallback }
@@ -78,6 +88,9 @@ struct WorkerOptions: ParsableArguments {
     @Option(name: .customLong("batch-size"), help: "Steps run at the same time (env WORKER_BATCH_SIZE, default 4).")
     var batchSize: Int?
 
+    @Option(help: "Claim/commit connections sharing the batch, each with its own session locks (env WORKER_CONNECTIONS, default 1; at most the batch size).")
+    var connections: Int?
+
     @Option(help: "Step timeout in ms (env WORKER_TIMEOUT, default 300000).")
     var timeout: Int?
 
@@ -105,6 +118,12 @@ struct WorkerOptions: ParsableArguments {
     @Option(name: .customLong("shutdown-grace"), help: "Time running steps get to finish on shutdown, ms (env BATON_SHUTDOWN_GRACE, default 30000).")
     var shutdownGrace: Int?
 
+    @Option(help: "How long finished sessions are kept: 14d, 36h, 90m or off, then kind=duration rules (env BATON_RETENTION, default 14d).")
+    var retention: String?
+
+    @Option(name: .customLong("prune-interval"), help: "How often to delete sessions past their retention, ms (env BATON_PRUNE_INTERVAL, default 60000).")
+    var pruneInterval: Int?
+
     @Option(name: .customLong("max-output"), help: "Largest handler output in bytes (env BATON_HANDLER_MAX_OUTPUT, default 1048576).")
     var maxOutput: Int?
 
@@ -113,6 +132,7 @@ struct WorkerOptions: ParsableArguments {
         return WorkerConfiguration(
             kinds: kindList?.isEmpty == false ? kindList : nil,
             batchSize: try intSetting(batchSize, "WORKER_BATCH_SIZE", default: 4),
+            connections: try intSetting(connections, "WORKER_CONNECTIONS", default: 1),
             stepTimeoutMs: try intSetting(timeout, "WORKER_TIMEOUT", default: 300_000),
             pollIntervalMs: try intSetting(pollInterval, "WORKER_POLL_INTERVAL", default: 30_000),
             rescueIntervalMs: try intSetting(rescueInterval, "BATON_RESCUE_INTERVAL", default: 1_000),
@@ -122,7 +142,9 @@ struct WorkerOptions: ParsableArguments {
             shutdownGraceMs: try intSetting(shutdownGrace, "BATON_SHUTDOWN_GRACE", default: 30_000),
             retry: RetryPolicy(
                 maxRetries: try intSetting(maxRetries, "MAX_RETRIES", default: 3),
-                baseDelayMs: try intSetting(retryDelay, "RETRY_DELAY", default: 1000)))
+                baseDelayMs: try intSetting(retryDelay, "RETRY_DELAY", default: 1000)),
+            retention: try retentionSetting(retention),
+            pruneIntervalMs: try intSetting(pruneInterval, "BATON_PRUNE_INTERVAL", default: 60_000))
     }
 
     func handlers(default fallback: String? = nil) throws -> HandlerRegistry {

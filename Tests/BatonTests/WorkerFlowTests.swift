@@ -73,6 +73,39 @@ import Testing
         }
     }
 
+    /// WORKER_CONNECTIONS: a batch of 4 over 2 connections runs 4 steps at once, each
+    /// connection its share (2) under its own worker id, holding its own session locks; a fifth
+    /// session waits for a free slot.
+    @Test func severalConnectionsShareTheBatch() async throws {
+        let db = try await TestDatabase.create()
+        let gated = GatedHandler()
+        var configuration = testConfiguration(batchSize: 4)
+        configuration.connections = 2
+        let id = configuration.workerID
+        var ids: [String] = []
+        for _ in 0..<5 { ids.append(try await db.createSession()) }
+        try await withWorker(db, handlers: HandlerRegistry(gated), configuration: configuration) {
+            try await awaitValue("4 steps to run at once") {
+                ids.filter { gated.isWaiting($0) }.count == 4
+            }
+            let running = try await db.query("""
+                SELECT k.worker_id, count(*), count(DISTINCT l.pid)
+                FROM baton.tasks k
+                JOIN pg_locks l ON l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                 AND l.classid = baton.lock_class()::oid AND l.objid = hashtext(k.session_id)::oid
+                WHERE k.status = 'RUNNING' GROUP BY k.worker_id ORDER BY k.worker_id
+                """)
+            #expect(running.rows.map { $0.map { $0 ?? "" } } == [["\(id)/1", "2", "1"], ["\(id)/2", "2", "1"]])
+            #expect(try await db.scalar("SELECT count(*) FROM baton.tasks WHERE status = 'PENDING'") == "1")
+            #expect(try await db.scalar("""
+                SELECT count(DISTINCT pid) FROM pg_stat_activity
+                WHERE application_name = 'baton-worker' AND datname = current_database()
+                """) == "2")
+            for session in ids { gated.release(session) }
+            for session in ids { try await db.awaitStatus(session, .completed) }
+        }
+    }
+
     @Test func stepsAutoAdvanceWhenAsked() async throws {
         let db = try await TestDatabase.create()
         let id = try await db.createSession(phases: 3, autoSteps: true, autoPhases: true)

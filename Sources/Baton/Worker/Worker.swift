@@ -39,18 +39,37 @@ public final class Worker: Service {
     /// The kinds this worker claims: the configured ones, else those its handlers cover.
     var claimKinds: [String]? { configuration.kinds ?? handlers.servedKinds }
 
+    /// One claim/commit connection with its own loop, inbox and session locks.
+    private struct Lane {
+        let inbox: WorkerInbox
+        let database: PostgresWorkerDatabase
+        let loop: WorkerLoop
+    }
+
     public func run() async throws {
-        let inbox = WorkerInbox()
         var settings = direct.forLongLivedConnection()
         settings.overrides["application_name"] = "baton-worker"
         let config = configuration
-        let database = PostgresWorkerDatabase(
-            connection: DatabaseConnection(settings: settings, label: "worker", preparedStatements: true),
-            pool: pool, workerID: config.workerID, kinds: claimKinds, policy: config.retry,
-            handOffTimeoutMs: config.stepTimeoutMs)
-        let loop = WorkerLoop(
-            configuration: config, runner: StepRunner(handlers: handlers, timeoutMs: config.stepTimeoutMs, policy: config.retry),
-            database: database, metrics: metrics, logger: logger)
+        let kinds = claimKinds
+        let lanes = config.lanes.map { lane in
+            var logger = logger
+            if config.connections > 1 { logger[metadataKey: "worker"] = "\(lane.workerID)" }
+            let database = PostgresWorkerDatabase(
+                connection: DatabaseConnection(settings: settings, label: "worker", preparedStatements: true),
+                pool: pool, workerID: lane.workerID, kinds: kinds, policy: lane.retry,
+                handOffTimeoutMs: lane.stepTimeoutMs)
+            return Lane(
+                inbox: WorkerInbox(), database: database,
+                loop: WorkerLoop(
+                    configuration: lane,
+                    runner: StepRunner(handlers: handlers, timeoutMs: lane.stepTimeoutMs, policy: lane.retry),
+                    database: database, metrics: metrics, logger: logger))
+        }
+        // Every lane hears every wake-up: a lane with no free slot ignores it, and the claims
+        // of the others skip each other's rows.
+        let post: @Sendable (WorkerMachine.Event) -> Void = { event in
+            for lane in lanes { lane.inbox.post(event) }
+        }
         let listener = NotificationListener(
             settings: direct, channels: [NotificationListener.taskChannel, NotificationListener.scheduleChannel],
             pingIntervalMs: config.listenerPingMs, logger: logger)
@@ -58,7 +77,8 @@ public final class Worker: Service {
         let scheduleAlarm = Alarm()
         logger.info("worker starting", metadata: [
             "database": "\(direct.safeDescription)", "batch_size": "\(config.batchSize)",
-            "kinds": "\(claimKinds?.joined(separator: ",") ?? "all")",
+            "connections": "\(lanes.count)",
+            "kinds": "\(kinds?.joined(separator: ",") ?? "all")",
         ])
 
         await withGracefulShutdownHandler {
@@ -67,12 +87,12 @@ public final class Worker: Service {
                     await listener.run(label: "listener") { event in
                         switch event {
                         case .listening:
-                            inbox.post(.listening)
+                            post(.listening)
                             scheduleAlarm.ring()
                         case .notification(let note) where note.channel == NotificationListener.scheduleChannel:
                             scheduleAlarm.ring()
                         case .notification(let note) where note.channel == NotificationListener.taskChannel:
-                            inbox.post(.taskNotification(note.payload))
+                            post(.taskNotification(note.payload))
                         case .notification, .lost:
                             break
                         }
@@ -81,30 +101,40 @@ public final class Worker: Service {
                 group.addTask {
                     // The safety poll: covers anything notifications missed.
                     while (try? await Task.sleep(for: .milliseconds(config.pollIntervalMs))) != nil {
-                        inbox.post(.pollTick)
+                        post(.pollTick)
                     }
                 }
                 group.addTask {
                     // Liveness: the rescuer tells a dead worker from one that is reconnecting by this.
                     repeat {
-                        inbox.post(.heartbeatTick)
+                        post(.heartbeatTick)
                     } while (try? await Task.sleep(for: .milliseconds(config.heartbeatIntervalMs))) != nil
                 }
                 group.addTask { [pool, logger] in
                     await Scheduler(pool: pool, alarm: scheduleAlarm, pollIntervalMs: config.pollIntervalMs, logger: logger).run()
                 }
+                group.addTask { [pool, logger] in
+                    await Pruner(pool: pool, policy: config.retention, intervalMs: config.pruneIntervalMs,
+                                 batchSize: config.pruneBatchSize, logger: logger).run()
+                }
                 group.addTask { [pool, logger, metrics] in
                     await Rescuer(pool: pool, intervalMs: config.rescueIntervalMs, rescueAfterMs: config.rescueAfterMs,
                                   staleAfterMs: config.staleAfterMs, metrics: metrics, logger: logger).run()
                 }
-                await loop.run(inbox)
+                await withDiscardingTaskGroup { running in
+                    for lane in lanes {
+                        running.addTask { await lane.loop.run(lane.inbox) }
+                    }
+                }
                 group.cancelAll()
             }
         } onGracefulShutdown: {
-            inbox.post(.shutdownRequested)
+            post(.shutdownRequested)
         }
-        await database.close()
-        await database.stopped()
+        for lane in lanes {
+            await lane.database.close()
+            await lane.database.stopped()
+        }
         logger.info("worker stopped")
     }
 }

@@ -1,0 +1,42 @@
+import BatonCore
+import Logging
+
+/// Retention (`BATON_RETENTION`): every `intervalMs`, deletes finished sessions past their
+/// kind's retention, with their tasks and attempts, in batches of `batchSize`, each batch its
+/// own short transaction, so that no lock is held long and the steps' commits never wait
+/// behind a big delete. `baton.prune_sessions` lets one process at a time do it.
+struct Pruner: Sendable {
+    var pool: ConnectionPool
+    var policy: RetentionPolicy
+    var intervalMs: Int
+    var batchSize: Int
+    var logger: Logger
+
+    func run() async {
+        guard !policy.keepsEverything else { return }
+        while (try? await Task.sleep(for: .milliseconds(intervalMs))) != nil {
+            await pass()
+        }
+    }
+
+    /// Batches until one comes back short (nothing more is due) or another process has the
+    /// turn; returns how many sessions went.
+    @discardableResult
+    func pass() async -> Int {
+        var total = 0
+        while !Task.isCancelled {
+            do {
+                guard case .pruned(let count) = try await pool.pruneBatch(policy, batchSize: batchSize) else { break }
+                total += count
+                if count < batchSize { break }
+            } catch {
+                logger.warning("retention: a prune batch failed; the next pass tries again", metadata: ["error": "\(error)"])
+                break
+            }
+        }
+        if total > 0 {
+            logger.info("retention: deleted finished sessions past their retention", metadata: ["sessions": "\(total)"])
+        }
+        return total
+    }
+}

@@ -1,0 +1,88 @@
+import Baton
+import Foundation
+
+/// `baton bench --only prune`: what retention costs the hot path. `sessions` finished sessions
+/// (3 tasks and 3 attempts each) are written 30 days old; one-worker throughput runs are
+/// measured before the prune, then again while a pruner (as a worker runs it: batches of
+/// `batchSize`, each its own transaction) deletes them all.
+struct PruneBench {
+    static let kind = "baton-prune-history"
+    let context: BenchContext
+    let sessions: Int
+    let sessionsPerRun: Int
+    let runs: Int
+    let batchSize: Int
+
+    struct Report: Encodable {
+        var oldSessions: Int
+        var loadSeconds: Double
+        var batchSize: Int
+        /// One-worker throughput, steps/s, settled, before the prune.
+        var stepsPerSecondBefore: [Double]
+        /// The same, while the prune ran (no settling: the prune keeps the tables busy).
+        var stepsPerSecondDuring: [Double]
+        /// Median during / median before.
+        var ratio: Double
+        var prunedSessions: Int
+        var pruneSeconds: Double
+        var sessionsPrunedPerSecond: Double
+        /// Whether the prune was still running when the last run during it ended.
+        var pruneOutlastedTheRuns: Bool
+    }
+
+    func run() async throws -> Report {
+        let clock = ContinuousClock()
+        let loadStart = clock.now
+        try await StatsBench(pool: context.pool, sessions: sessions, recentSessions: 0, samples: 0)
+            .write(sessions, prefix: "p", over: "14 days", ago: "30 days", kind: Self.kind)
+        let loaded = seconds(clock.now - loadStart)
+        do {
+            let throughput = ThroughputBench(context: context)
+            var before: [Double] = []
+            for index in 1...runs {
+                context.progress("prune: run \(index) of \(runs) before the prune")
+                before.append(try await throughput.run(sessions: sessionsPerRun, workers: 1).0.stepsPerSecond)
+            }
+            // Retention that covers the old history only (the bench's own sessions are new).
+            let policy = try RetentionPolicy(parsing: "7d")
+            let pruneStart = clock.now
+            let prune = Task { [pool = context.pool, batchSize] () async throws -> (Int, Duration) in
+                var total = 0
+                while true {
+                    guard case .pruned(let count) = try await pool.pruneBatch(policy, batchSize: batchSize) else {
+                        try await Task.sleep(for: .milliseconds(100))  // another process prunes: its turn ends soon
+                        continue
+                    }
+                    total += count
+                    if count < batchSize { return (total, clock.now - pruneStart) }
+                }
+            }
+            var during: [Double] = []
+            let unsettled = throughput.unsettled()
+            for index in 1...runs {
+                context.progress("prune: run \(index) of \(runs) during the prune")
+                during.append(try await unsettled.run(sessions: sessionsPerRun, workers: 1).0.stepsPerSecond)
+            }
+            let outlasted = clock.now - pruneStart
+            let (pruned, took) = try await prune.value
+            let ratio = median(during) / max(median(before), 1e-9)
+            return Report(
+                oldSessions: sessions, loadSeconds: loaded, batchSize: batchSize, stepsPerSecondBefore: before,
+                stepsPerSecondDuring: during, ratio: ratio, prunedSessions: pruned, pruneSeconds: seconds(took),
+                sessionsPrunedPerSecond: Double(pruned) / max(seconds(took), 1e-9), pruneOutlastedTheRuns: took > outlasted)
+        } catch {
+            _ = try? await context.pool.query("DELETE FROM baton.sessions WHERE kind LIKE $1 || '-%'", [Self.kind])
+            throw error
+        }
+    }
+
+    private func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    private func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+}
