@@ -23,7 +23,7 @@ HARDENING = {
     "CapabilityBoundingSet": "",
     "RestrictAddressFamilies": {"AF_UNIX", "AF_INET", "AF_INET6"},
 }
-# Highest overall exposure `systemd-analyze security` may give (it scores 0-10; these score 1.4).
+# Highest overall exposure `systemd-analyze security` may give (it scores 0-10; these score 1.5).
 EXPOSURE_LIMIT = 2.0
 
 
