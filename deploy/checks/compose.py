@@ -73,7 +73,10 @@ def check(report, deploy: Path, default_grace_ms: int, run_tools: bool = True) -
     ignore = deploy / ".gitignore"
     if ".env" not in (ignore.read_text().split() if ignore.exists() else []):
         report.problem(ignore, "does not ignore .env, which holds the real passwords")
-    documents = load_all(report, path) if path.exists() else report.problem(path, "is missing")
+    if not path.exists():
+        report.problem(path, "is missing")
+        return
+    documents = load_all(report, path)
     if not documents:
         return
     missing: set[str] = set()
@@ -81,10 +84,10 @@ def check(report, deploy: Path, default_grace_ms: int, run_tools: bool = True) -
     for name in sorted(missing):
         report.problem(example, f"does not set {name}, which compose.yaml requires")
     services = compose.get("services") or {}
-    for name in ("postgres", "pgbouncer", "migrate", "worker", "api"):
-        if name not in services:
-            report.problem(path, f"has no service {name!r}")
-    if len(services) < 5 or any(name not in services for name in ("postgres", "pgbouncer", "migrate", "worker", "api")):
+    absent = [name for name in ("postgres", "pgbouncer", "migrate", "worker", "api") if name not in services]
+    for name in absent:
+        report.problem(path, f"has no service {name!r}")
+    if absent:
         return
     postgres, pgbouncer = services["postgres"], services["pgbouncer"]
 
@@ -95,8 +98,8 @@ def check(report, deploy: Path, default_grace_ms: int, run_tools: bool = True) -
         report.problem(path, "pgbouncer: no pool mode set (POOL_MODE=transaction)")
     for key, value in modes.items():
         if value != "transaction":
-            report.problem(path, f"pgbouncer: {key}={value}: Baton's pooled connections need pool_mode=transaction "
-                                 f"(session pooling holds a server connection per client)")
+            report.problem(path, f"pgbouncer: {key}={value}: Baton's pooled connections are written for "
+                                 f"pool_mode=transaction (session pooling ties up a server connection per client)")
     for name in ("postgres", "pgbouncer", "worker", "api"):
         check_healthcheck(report, path, name, services[name])
 
@@ -107,7 +110,7 @@ def check(report, deploy: Path, default_grace_ms: int, run_tools: bool = True) -
     migrate_url = migrate_env.get("DIRECT_URL") or migrate_env.get("DATABASE_URL", "")
     if host(migrate_url) != "postgres":
         report.problem(path, "migrate: its database URL does not go straight to the postgres service "
-                             "(migrations take locks a transaction pooler cannot hold)")
+                             "(baton migrate works on the direct connection)")
     if str(migrate.get("restart", "no")) != "no":
         report.problem(path, "migrate: restart must be \"no\" (it runs once)")
 
