@@ -67,6 +67,8 @@ BREAKS = [
     ("the workers' terminationGracePeriodSeconds set to 10", "kubernetes/worker-deployment.yaml",
      yaml_edit(lambda d: d[0]["spec"]["template"]["spec"].update(terminationGracePeriodSeconds=10)),
      "terminationGracePeriodSeconds 10", None),
+    ("the API's termination grace forgets its preStop hook (42 s: enough without it)", "kubernetes/api-deployment.yaml",
+     yaml_edit(lambda d: d[0]["spec"]["template"]["spec"].update(terminationGracePeriodSeconds=42)), "preStop 5 s", None),
     ("one worker replica", "kubernetes/worker-deployment.yaml",
      yaml_edit(lambda d: d[0]["spec"].update(replicas=1)), "worker replica", None),
     ("runAsNonRoot removed from the worker pods", "kubernetes/worker-deployment.yaml",
