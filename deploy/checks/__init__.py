@@ -1,0 +1,1 @@
+"""The checks behind deploy/check.py, one module per kind of file."""
