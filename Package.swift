@@ -89,6 +89,9 @@ let package = Package(
         .plugin(name: "EmbedSQLPlugin", capability: .buildTool(), dependencies: ["EmbedSQL"]),
         // A step handler program that the tests run through `command:` (not shipped).
         .executableTarget(name: "BatonTestHandler"),
+        // docs/handlers.md's Swift example: a program embedding a worker with its own handler,
+        // built with the package so that it keeps compiling (not shipped).
+        .executableTarget(name: "ExampleSwiftWorker", dependencies: ["Baton", "BatonHost"], path: "examples/handlers/swift"),
         .testTarget(name: "BatonCoreTests", dependencies: ["BatonCore"]),
         .testTarget(
             name: "BatonTests",

@@ -46,6 +46,17 @@ baton_ensure_pgbouncer() {
     $sudo systemctl disable --now pgbouncer >/dev/null 2>&1 || $sudo service pgbouncer stop >/dev/null 2>&1 || true
 }
 
+# Installs Debian's Node.js when missing (one of the handler examples is in JavaScript).
+baton_ensure_node() {
+    command -v node >/dev/null 2>&1 && return 0
+    echo "installing: nodejs" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq >&2
+    $sudo apt-get install -y -qq --no-install-recommends nodejs >&2
+}
+
 # Creates (does not start) a throwaway cluster in DIR, owned by postgres when we are root,
 # to listen on 127.0.0.1:PORT, and writes DIR/ctl, a script that starts and stops it:
 #   DIR/ctl start | stop | restart | kill
