@@ -103,8 +103,9 @@ public struct APIServer: Sendable {
         // Outermost first: metrics see the final status that the error middleware produced.
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware(routes: routes))
-        if let token = configuration.token {
-            router.add(middleware: AuthMiddleware(token: Array(token.utf8)))
+        let access = AccessPolicy(fullToken: configuration.token, readToken: configuration.readToken)
+        if !access.isOpen {
+            router.add(middleware: AuthMiddleware(policy: access))
         }
         router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
         for (method, path, handler) in table {

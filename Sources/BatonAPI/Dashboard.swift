@@ -132,7 +132,7 @@ $('errclose').addEventListener('click', clearError);
 function report(err) {
   if (err && err.name === 'AbortError') return;
   showError(err && err.message ? err.message : String(err));
-  if (err && err.status === 401) tokenEl.focus();
+  if (err && (err.status === 401 || err.status === 403)) tokenEl.focus();
 }
 
 // Calls the JSON API; throws an Error carrying the server's error message and HTTP status.
@@ -140,7 +140,7 @@ async function api(method, path, body, signal) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const token = tokenEl.value.trim();
-  if (method !== 'GET' && token) headers.Authorization = 'Bearer ' + token;
+  if (token) headers.Authorization = 'Bearer ' + token;  // reads need it too once the server has a token
   const res = await fetch(path, { method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
   let data = null;

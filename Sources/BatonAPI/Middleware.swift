@@ -33,34 +33,27 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// When a token is configured, every mutating call must carry `Authorization: Bearer <token>`.
-/// Reads stay open. The comparison takes the same time wherever the tokens differ.
+/// Applies `AccessPolicy` to every request: 401 without a token or with a wrong one, 403 for
+/// the read-only token on a call that changes something.
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
-    let token: [UInt8]
+    let policy: AccessPolicy
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.method == .get || request.method == .head || request.method == .options {
+        let reads = request.method == .get || request.method == .head || request.method == .options
+        let decision = policy.decide(reads: reads, path: request.uri.path, authorization: request.headers[.authorization])
+        let variables = policy.readToken == nil ? "BATON_API_TOKEN" : "BATON_API_TOKEN or BATON_API_READ_TOKEN"
+        var error: APIError
+        switch decision {
+        case .allow:
             return try await next(request, context)
+        case .missing:
+            error = APIError(.unauthorized, "unauthorized", "this call needs Authorization: Bearer <token> (the server has \(variables) set)")
+        case .wrong:
+            error = APIError(.unauthorized, "unauthorized", "the bearer token is not one the server accepts (\(variables))")
+        case .readOnly:
+            error = APIError(.forbidden, "forbidden", "this token may only read (BATON_API_READ_TOKEN); calls that change something need BATON_API_TOKEN")
         }
-        let header = request.headers[.authorization] ?? ""
-        let prefix = "bearer "
-        guard header.lowercased().hasPrefix(prefix), Self.equal(Array(header.utf8.dropFirst(prefix.count)), token) else {
-            var error = APIError(.unauthorized, "unauthorized",
-                                 header.isEmpty ? "this call needs Authorization: Bearer <token> (the server has BATON_API_TOKEN set)"
-                                                : "the bearer token is not the one the server expects (BATON_API_TOKEN)")
-            error.headers[.wwwAuthenticate] = "Bearer"
-            throw error
-        }
-        return try await next(request, context)
-    }
-
-    /// Constant time in the content: every byte is compared, whatever differs first.
-    static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
-        if a.count != b.count { difference |= 1 }
-        for i in 0..<max(a.count, b.count) {
-            difference |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
-        }
-        return difference == 0
+        error.headers[.wwwAuthenticate] = "Bearer"
+        throw error
     }
 }

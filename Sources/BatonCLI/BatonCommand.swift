@@ -52,11 +52,13 @@ struct MigrateCommand: AsyncParsableCommand {
         commandName: "migrate", abstract: "Apply the SQL migrations this binary carries, then its changed SQL functions (idempotent).")
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: OutputOptions
+    @Flag(help: "Also create the roles baton_client (applications: client functions and reads) and baton_worker, and grant them their rights here (needs CREATEROLE).")
+    var roles = false
 
     func run() async throws {
         try await reportingErrors {
             let connection = DatabaseConnection(settings: try database.directSettings(), label: "migrate", preparedStatements: false)
-            let report = try await Migrator().migrate(connection)
+            let report = try await Migrator().migrate(connection, roles: roles)
             await connection.close()
             if output.json {
                 try printJSON(report)
@@ -66,6 +68,7 @@ struct MigrateCommand: AsyncParsableCommand {
                 if !report.applied.isEmpty { print("applied: \(report.applied.joined(separator: ", "))") }
                 if !report.functionsApplied.isEmpty { print("functions applied: \(report.functionsApplied.joined(separator: ", "))") }
             }
+            if roles && !output.json { print("roles baton_client and baton_worker granted their rights in this database") }
         }
     }
 }

@@ -33,7 +33,8 @@ struct DevCommand: AsyncParsableCommand {
         let database = try DatabaseOptions.parse(["--database-url", postgres.url])
         let port = self.port
         let handlerName = setting(worker.handler, "BATON_HANDLER") ?? "builtin:echo"
-        let api = APIConfiguration(host: "127.0.0.1", port: apiPort, token: setting(nil, "BATON_API_TOKEN"))
+        let api = APIConfiguration(host: "127.0.0.1", port: apiPort, token: setting(nil, "BATON_API_TOKEN"),
+                                   readToken: setting(nil, "BATON_API_READ_TOKEN"))
         try await serve(database: database, worker: worker, api: api, defaultHandler: "builtin:echo", onListening: { port in
             say("""
                 API and dashboard: http://127.0.0.1:\(port)/   (OpenAPI: http://127.0.0.1:\(port)/openapi.json)

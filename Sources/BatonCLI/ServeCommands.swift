@@ -14,8 +14,11 @@ struct APIOptions: ParsableArguments {
     @Option(name: .customLong("max-body"), help: "Largest request body in bytes (env BATON_API_MAX_BODY, default 1048576).")
     var maxBody: Int?
 
-    @Option(name: .customLong("api-token"), help: "Bearer token for mutating calls (env BATON_API_TOKEN; prefer the variable, arguments show in ps).")
+    @Option(name: .customLong("api-token"), help: "Bearer token for every call under /api (env BATON_API_TOKEN; prefer the variable, arguments show in ps).")
     var token: String?
+
+    @Option(name: .customLong("api-read-token"), help: "Bearer token for reads only, e.g. a front end polling progress (env BATON_API_READ_TOKEN; needs BATON_API_TOKEN too).")
+    var readToken: String?
 
     @Option(name: .customLong("auto-steps"), help: "Sessions created through the API advance steps by themselves (env AUTO_PROGRESS_STEPS, default true).")
     var autoSteps: Bool?
@@ -24,11 +27,19 @@ struct APIOptions: ParsableArguments {
     var autoPhases: Bool?
 
     func configuration(defaultPort: Int = 8080) throws -> APIConfiguration {
-        APIConfiguration(
+        let full = setting(token, "BATON_API_TOKEN")
+        let read = setting(readToken, "BATON_API_READ_TOKEN")
+        if read != nil && full == nil {
+            throw CLIError.usage("BATON_API_READ_TOKEN is set but BATON_API_TOKEN is not: calls that change something would need no token; set BATON_API_TOKEN too")
+        }
+        if let full, full == read {
+            throw CLIError.usage("BATON_API_READ_TOKEN must differ from BATON_API_TOKEN, or the read-only token could change things")
+        }
+        return APIConfiguration(
             host: setting(host, "BATON_API_HOST") ?? "127.0.0.1",
             port: try intSetting(port, "BATON_API_PORT", default: defaultPort),
             maxBodyBytes: try intSetting(maxBody, "BATON_API_MAX_BODY", default: 1 << 20),
-            token: setting(token, "BATON_API_TOKEN"),
+            token: full, readToken: read,
             autoSteps: try boolSetting(autoSteps, "AUTO_PROGRESS_STEPS", default: true),
             autoPhases: try boolSetting(autoPhases, "AUTO_PROGRESS_PHASES", default: false))
     }

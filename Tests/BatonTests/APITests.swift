@@ -184,24 +184,73 @@ struct APITests {
         }
     }
 
-    @Test("a token guards mutating calls (401 without or with a wrong one); reads stay open")
+    @Test("with a token set every /api call needs it (401 without or with a wrong one); the read-only token reads and gets 403 on changes; health, metrics and the document stay open")
     func token() async throws {
         let db = try await TestDatabase.create()
-        try await withAPI(db, configuration: APIConfiguration(port: 0, token: "s3cret-token")) { http, _ in
+        let configuration = APIConfiguration(port: 0, token: "s3cret-token", readToken: "re4d-only")
+        try await withAPI(db, configuration: configuration) { http, _ in
             let missing = try await http.post("/api/sessions", #"{"phases": 1}"#)
             #expect(missing.status == 401 && missing.errorCode == "unauthorized" && missing.headers["www-authenticate"] == "Bearer")
             try expectMatchesSchema(missing, "POST", "/api/sessions")
             let wrong = try await http.post("/api/sessions", #"{"phases": 1}"#, headers: ["Authorization": "Bearer s3cret-tokeN"])
             #expect(wrong.status == 401 && !wrong.body.contains("s3cret"))
+            let readOnly = try await http.post("/api/sessions", #"{"phases": 1}"#, headers: ["Authorization": "Bearer re4d-only"])
+            #expect(readOnly.status == 403 && readOnly.errorCode == "forbidden", "\(readOnly.body)")
+            try expectMatchesSchema(readOnly, "POST", "/api/sessions")
             #expect(try await db.scalar("SELECT count(*) FROM baton.sessions") == "0")
             let right = try await http.post("/api/sessions", #"{"phases": 1, "id": "t"}"#, headers: ["Authorization": "Bearer s3cret-token"])
             #expect(right.status == 201)
-            #expect(try await http.get("/api/sessions/t").status == 200)
+
+            // Session inputs and results are user data: reads need a token too.
+            for path in ["/api/sessions/t", "/api/sessions/t/progress", "/api/sessions", "/api/stats", "/api/schedules", "/api/watches"] {
+                let anonymous = try await http.get(path)
+                #expect(anonymous.status == 401 && anonymous.errorCode == "unauthorized", "\(path): \(anonymous.status)")
+                #expect(try await http.get(path, headers: ["Authorization": "Bearer nope"]).status == 401, "\(path)")
+                #expect(try await http.get(path, headers: ["Authorization": "Bearer re4d-only"]).status == 200, "\(path)")
+                #expect(try await http.get(path, headers: ["Authorization": "bearer s3cret-token"]).status == 200, "\(path)")
+            }
+            try expectMatchesSchema(try await http.get("/api/sessions/t"), "GET", "/api/sessions/{id}")
+            for path in ["/healthz", "/metrics", "/openapi.json", "/"] {
+                #expect(try await http.get(path).status == 200, "\(path) stays open")
+            }
+            #expect(try await http.post("/api/sessions/t/cancel", headers: ["Authorization": "Bearer re4d-only"]).status == 403)
+            #expect(try await db.status("t") == "PENDING")
         }
-        #expect(AuthMiddleware<BasicRequestContext>.equal(Array("abc".utf8), Array("abc".utf8)))
-        #expect(!AuthMiddleware<BasicRequestContext>.equal(Array("abc".utf8), Array("abd".utf8)))
-        #expect(!AuthMiddleware<BasicRequestContext>.equal(Array("abc".utf8), Array("abcd".utf8)))
-        #expect(!AuthMiddleware<BasicRequestContext>.equal([], Array("a".utf8)))
+    }
+
+    @Test("the access rules: every method and path against no token, a wrong one, the read-only one and the full one")
+    func accessRules() {
+        let both = AccessPolicy(fullToken: "full", readToken: "read")
+        let fullOnly = AccessPolicy(fullToken: "full", readToken: nil)
+        let open = AccessPolicy(fullToken: nil, readToken: "")
+        #expect(open.isOpen && !both.isOpen && !fullOnly.isOpen)
+        for reads in [true, false] {
+            for path in ["/api/sessions", "/api/sessions/x/progress", "/healthz", "/metrics", "/openapi.json", "/", "/nowhere"] {
+                let isOpenPath = reads && AccessPolicy.openPaths.contains(path)
+                for header in [nil, "", "Bearer", "Bearer ", "Basic full", "Bearer fulll", "Bearer ful", "Bearer read", "Bearer full", "BEARER full", "bearer read"] {
+                    #expect(open.decide(reads: reads, path: path, authorization: header) == .allow)
+                    let presented = header.flatMap { $0.lowercased().hasPrefix("bearer ") ? String($0.dropFirst(7)) : nil }
+                    let expected: AccessPolicy.Decision
+                    if isOpenPath || presented == "full" {
+                        expected = .allow
+                    } else if presented == nil {
+                        expected = .missing
+                    } else if presented == "read" {
+                        expected = reads ? .allow : .readOnly
+                    } else {
+                        expected = .wrong
+                    }
+                    #expect(both.decide(reads: reads, path: path, authorization: header) == expected, "\(reads) \(path) \(header ?? "-")")
+                    let withoutRead: AccessPolicy.Decision = expected == .readOnly || (presented == "read" && expected == .allow && !isOpenPath) ? .wrong : expected
+                    #expect(fullOnly.decide(reads: reads, path: path, authorization: header) == withoutRead, "\(reads) \(path) \(header ?? "-")")
+                }
+            }
+        }
+        #expect(AccessPolicy.equal(Array("abc".utf8), Array("abc".utf8)))
+        #expect(!AccessPolicy.equal(Array("abc".utf8), Array("abd".utf8)))
+        #expect(!AccessPolicy.equal(Array("abc".utf8), Array("abcd".utf8)))
+        #expect(!AccessPolicy.equal([], Array("a".utf8)))
+        #expect(AccessPolicy.equal([], []))
     }
 
     @Test("503 with a clear message when the database cannot be reached; no URL or password in the body")

@@ -82,8 +82,9 @@ import Testing
         var configuration = testConfiguration(batchSize: 4)
         configuration.connections = 2
         let id = configuration.workerID
-        var ids: [String] = []
-        for _ in 0..<5 { ids.append(try await db.createSession()) }
+        var created: [String] = []
+        for _ in 0..<5 { created.append(try await db.createSession()) }
+        let ids = created
         try await withWorker(db, handlers: HandlerRegistry(gated), configuration: configuration) {
             try await awaitValue("4 steps to run at once") {
                 ids.filter { gated.isWaiting($0) }.count == 4

@@ -12,7 +12,7 @@ public struct CommandHandler: StepHandler {
     public let maxOutputBytes: Int
 
     /// Variables a handler never inherits: they hold credentials.
-    static let withheldVariables: Set<String> = ["DATABASE_URL", "DIRECT_URL", "BATON_API_TOKEN", "PGPASSWORD"]
+    static let withheldVariables: Set<String> = ["DATABASE_URL", "DIRECT_URL", "BATON_API_TOKEN", "BATON_API_READ_TOKEN", "PGPASSWORD"]
 
     public init(program: String, arguments: [String] = [], maxOutputBytes: Int = 1 << 20) throws {
         self.program = try Self.resolve(program)

@@ -71,13 +71,16 @@ public struct Migrator: Sendable {
         return SchemaState(appliedVersion: version, newestCarried: newest, recordedFunctions: recorded, carriedFunctions: carried)
     }
 
-    public func migrate(_ connection: DatabaseConnection) async throws -> Report {
-        try await connection.migrate(migrations, functions: functions, logger: logger)
+    /// - Parameter roles: also create the roles baton_client and baton_worker (when missing)
+    ///   and grant them their rights in this database (see sql/functions/create_roles.sql);
+    ///   once a database has them, every later run renews the grants.
+    public func migrate(_ connection: DatabaseConnection, roles: Bool = false) async throws -> Report {
+        try await connection.migrate(migrations, functions: functions, roles: roles, logger: logger)
     }
 }
 
 extension DatabaseConnection {
-    func migrate(_ migrations: [Migration], functions: [FunctionFile], logger: Logger) throws -> Migrator.Report {
+    func migrate(_ migrations: [Migration], functions: [FunctionFile], roles: Bool = false, logger: Logger) throws -> Migrator.Report {
         try requireServerVersion()
         try query("BEGIN")
         do {
@@ -94,6 +97,13 @@ extension DatabaseConnection {
                 let functionPlan = try applyFunctions(functions, logger: logger)
                 report.functionsApplied = functionPlan.changed.map(\.name)
                 report.functionsUnchanged = functionPlan.unchanged.map(\.name)
+                do {
+                    try query(roles ? MigrationQueries.createRoles : MigrationQueries.grantRoles)
+                } catch {
+                    throw DatabaseError.configuration(roles
+                        ? "could not create the roles baton_client and baton_worker (migrate with a role that has CREATEROLE): \(error)"
+                        : "could not renew the grants of baton_client and baton_worker: \(error)")
+                }
             }
             try query("COMMIT")
             return report
@@ -171,6 +181,14 @@ extension DatabaseConnection {
 enum MigrationQueries {
     /// Serializes migrators for the length of the transaction (pooler-safe: transaction-level).
     static let lock = "SELECT pg_advisory_xact_lock(74262, 2)"
+    /// sql/functions/create_roles.sql and grant_roles.sql (the latter is absent in a function
+    /// set older than them, as some upgrade tests apply).
+    static let createRoles = "SELECT baton.create_roles()"
+    static let grantRoles = """
+        DO $$ BEGIN
+            IF to_regprocedure('baton.grant_roles()') IS NOT NULL THEN PERFORM baton.grant_roles(); END IF;
+        END $$
+        """
     static let bootstrap = """
         CREATE SCHEMA IF NOT EXISTS baton;
         CREATE TABLE IF NOT EXISTS baton.schema_migrations (
