@@ -4,7 +4,8 @@ import Foundation
 /// `baton bench --only prune`: what retention costs the hot path. `sessions` finished sessions
 /// (3 tasks and 3 attempts each) are written 30 days old; one-worker throughput runs are
 /// measured before the prune, then again while a pruner (as a worker runs it: batches of
-/// `batchSize`, each its own transaction) deletes them all.
+/// `batchSize`, each its own transaction, resting between batches as long as each took)
+/// deletes them all.
 struct PruneBench {
     static let kind = "baton-prune-history"
     let context: BenchContext
@@ -46,16 +47,10 @@ struct PruneBench {
             // Retention that covers the old history only (the bench's own sessions are new).
             let policy = try RetentionPolicy(parsing: "7d")
             let pruneStart = clock.now
+            // As a worker's pruner does it (with its rests between batches).
             let prune = Task { [pool = context.pool, batchSize] () async throws -> (Int, Duration) in
-                var total = 0
-                while true {
-                    guard case .pruned(let count) = try await pool.pruneBatch(policy, batchSize: batchSize) else {
-                        try await Task.sleep(for: .milliseconds(100))  // another process prunes: its turn ends soon
-                        continue
-                    }
-                    total += count
-                    if count < batchSize { return (total, clock.now - pruneStart) }
-                }
+                let (total, _) = try await pool.pruneAll(policy, batchSize: batchSize)
+                return (total, clock.now - pruneStart)
             }
             var during: [Double] = []
             let unsettled = throughput.unsettled()

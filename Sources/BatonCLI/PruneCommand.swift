@@ -49,18 +49,7 @@ struct PruneCommand: AsyncParsableCommand {
                 }
                 return
             }
-            var deleted = 0
-            var busy = false
-            while true {
-                switch try await pool.pruneBatch(policy, batchSize: batchSize) {
-                case .busy:
-                    busy = true
-                case .pruned(let count):
-                    deleted += count
-                    if count == batchSize { continue }
-                }
-                break
-            }
+            let (deleted, busy) = try await pool.pruneAll(policy, batchSize: batchSize)
             if output.json { try printJSON(Report(dryRun: false, kinds: [], deletedSessions: deleted, busy: busy)); return }
             print("deleted \(deleted) finished session\(deleted == 1 ? "" : "s") past their retention, with their tasks and attempts")
             if busy { print("another process (a worker's pruner) is pruning now and will finish the rest") }

@@ -45,6 +45,27 @@ extension ConnectionPool {
         return .pruned(count)
     }
 
+    /// Deletes everything past retention, batch by batch, until a batch comes back short or
+    /// another process has the turn. After each full batch it rests `restFactor` times as long
+    /// as the batch took, so that a large prune (the first one on an old database) leaves most
+    /// of the database's time to the steps. Returns the sessions deleted and whether another
+    /// process had the turn.
+    public func pruneAll(_ policy: RetentionPolicy, batchSize: Int, restFactor: Double = 1) async throws -> (pruned: Int, busy: Bool) {
+        var total = 0
+        while !Task.isCancelled {
+            let started = ContinuousClock.now
+            switch try await pruneBatch(policy, batchSize: batchSize) {
+            case .busy:
+                return (total, true)
+            case .pruned(let count):
+                total += count
+                if count < batchSize { return (total, false) }
+            }
+            try await Task.sleep(for: (ContinuousClock.now - started) * restFactor)
+        }
+        return (total, false)
+    }
+
     /// What would be deleted now, per kind.
     public func prunable(_ policy: RetentionPolicy) async throws -> [PrunableKind] {
         try await query(RetentionQueries.prunable, RetentionQueries.parameters(policy)).records.map { row in

@@ -4,7 +4,8 @@ import Logging
 /// Retention (`BATON_RETENTION`): every `intervalMs`, deletes finished sessions past their
 /// kind's retention, with their tasks and attempts, in batches of `batchSize`, each batch its
 /// own short transaction, so that no lock is held long and the steps' commits never wait
-/// behind a big delete. `baton.prune_sessions` lets one process at a time do it.
+/// behind a big delete; between batches it rests as long as the batch took. `baton.prune_sessions`
+/// lets one process at a time do it.
 struct Pruner: Sendable {
     var pool: ConnectionPool
     var policy: RetentionPolicy
@@ -24,15 +25,12 @@ struct Pruner: Sendable {
     @discardableResult
     func pass() async -> Int {
         var total = 0
-        while !Task.isCancelled {
-            do {
-                guard case .pruned(let count) = try await pool.pruneBatch(policy, batchSize: batchSize) else { break }
-                total += count
-                if count < batchSize { break }
-            } catch {
-                logger.warning("retention: a prune batch failed; the next pass tries again", metadata: ["error": "\(error)"])
-                break
-            }
+        do {
+            total = try await pool.pruneAll(policy, batchSize: batchSize).pruned
+        } catch is CancellationError {
+            return total
+        } catch {
+            logger.warning("retention: a prune batch failed; the next pass tries again", metadata: ["error": "\(error)"])
         }
         if total > 0 {
             logger.info("retention: deleted finished sessions past their retention", metadata: ["sessions": "\(total)"])
