@@ -59,6 +59,13 @@ struct MigrateCommand: AsyncParsableCommand {
         try await reportingErrors {
             let connection = DatabaseConnection(settings: try database.directSettings(), label: "migrate", preparedStatements: false)
             let report = try await Migrator().migrate(connection, roles: roles)
+            // The deployment's AUTO_PROGRESS_* go into the database, for sessions created from SQL.
+            let autoSteps = try optionalBoolSetting("AUTO_PROGRESS_STEPS")
+            let autoPhases = try optionalBoolSetting("AUTO_PROGRESS_PHASES")
+            var stored: SessionDefaults?
+            if autoSteps != nil || autoPhases != nil {
+                stored = try await connection.storeSessionDefaults(autoSteps: autoSteps, autoPhases: autoPhases)
+            }
             await connection.close()
             if output.json {
                 try printJSON(report)
@@ -69,6 +76,10 @@ struct MigrateCommand: AsyncParsableCommand {
                 if !report.functionsApplied.isEmpty { print("functions applied: \(report.functionsApplied.joined(separator: ", "))") }
             }
             if roles && !output.json { print("roles baton_client and baton_worker granted their rights in this database") }
+            if let stored, !output.json {
+                print("session defaults stored (for sessions created without saying, from SQL too): "
+                      + "AUTO_PROGRESS_STEPS=\(stored.autoSteps) AUTO_PROGRESS_PHASES=\(stored.autoPhases)")
+            }
         }
     }
 }

@@ -28,6 +28,12 @@ func retentionSetting(_ flag: String?) throws -> RetentionPolicy {
     }
 }
 
+/// A boolean environment variable when it is set, nil when not.
+func optionalBoolSetting(_ variable: String) throws -> Bool? {
+    guard setting(nil, variable) != nil else { return nil }
+    return try boolSetting(nil, variable, default: false)
+}
+
 func boolSetting(_ flag: Bool?, _ variable: String, default fallback: Bool) throws -> Bool {
     if let flag { return flag }
     guard let text = setting(nil, variable)?.lowercased() else { return fallback }

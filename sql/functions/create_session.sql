@@ -1,8 +1,9 @@
 -- Creates a session (id: a random UUID when NULL) and queues its phase 1 THINK step, in one
--- transaction. BT400 for bad arguments, BT409 when the id exists.
+-- transaction. BT400 for bad arguments, BT409 when the id exists. auto_steps and auto_phases
+-- left NULL take the deployment's defaults (baton.session_defaults).
 CREATE OR REPLACE FUNCTION baton.create_session(
     phases int, input jsonb, id text DEFAULT NULL, kind text DEFAULT 'default',
-    auto_steps boolean DEFAULT true, auto_phases boolean DEFAULT false)
+    auto_steps boolean DEFAULT NULL, auto_phases boolean DEFAULT NULL)
 RETURNS baton.sessions
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -21,8 +22,9 @@ BEGIN
             USING ERRCODE = 'BT400';
     END IF;
     INSERT INTO baton.sessions AS t (id, kind, total_phases, auto_steps, auto_phases, input)
-    VALUES (new_id, create_session.kind, phases, coalesce(auto_steps, true), coalesce(auto_phases, false),
-            coalesce(create_session.input, '{}'::jsonb))
+    SELECT new_id, create_session.kind, phases, coalesce(create_session.auto_steps, d.auto_steps, true), coalesce(create_session.auto_phases, d.auto_phases, false),
+           coalesce(create_session.input, '{}'::jsonb)
+    FROM (SELECT true) one LEFT JOIN baton.session_defaults d ON true
     ON CONFLICT ON CONSTRAINT sessions_pkey DO NOTHING
     RETURNING t.* INTO s;
     IF NOT FOUND THEN

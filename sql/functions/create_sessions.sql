@@ -1,8 +1,8 @@
 -- Creates one session per input in one statement (one NOTIFY per channel for the whole batch),
--- with generated ids. The set-based twin of create_session, for bulk loads.
+-- with generated ids. The set-based twin of create_session, for bulk loads; the same defaults.
 CREATE OR REPLACE FUNCTION baton.create_sessions(
     phases int, inputs jsonb[], kind text DEFAULT 'default',
-    auto_steps boolean DEFAULT true, auto_phases boolean DEFAULT false)
+    auto_steps boolean DEFAULT NULL, auto_phases boolean DEFAULT NULL)
 RETURNS SETOF baton.sessions
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -17,9 +17,10 @@ BEGIN
     RETURN QUERY
     WITH created AS (
         INSERT INTO baton.sessions (id, kind, total_phases, auto_steps, auto_phases, input)
-        SELECT gen_random_uuid()::text, create_sessions.kind, phases, coalesce(auto_steps, true),
-               coalesce(auto_phases, false), coalesce(i.input, '{}'::jsonb)
+        SELECT gen_random_uuid()::text, create_sessions.kind, phases, coalesce(create_sessions.auto_steps, d.auto_steps, true),
+               coalesce(create_sessions.auto_phases, d.auto_phases, false), coalesce(i.input, '{}'::jsonb)
         FROM unnest(inputs) WITH ORDINALITY i(input, n)
+        LEFT JOIN baton.session_defaults d ON true
         ORDER BY i.n
         RETURNING *
     ), queued AS (
