@@ -8,7 +8,7 @@
 Needs PyYAML. Also runs, when present: the kubernetes-validate package (the Kubernetes
 schemas, offline), systemd-analyze (verify, security --offline) and `docker compose` or
 docker-compose (`config -q`); it says which it skipped. scripts/test runs both modes
-through Tests/BatonTests/DeployFilesTests.swift with the examples' Python.
+(before the Swift tests) with the examples' Python.
 """
 
 import sys

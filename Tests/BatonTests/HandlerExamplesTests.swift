@@ -5,7 +5,9 @@ import Testing
 /// The handler examples under examples/handlers do what docs/handlers.md says: a real worker
 /// takes sessions through each of them to COMPLETED with the results the example promises, and
 /// a step delivered again (as after a crash) makes no second side effect.
-@Suite struct HandlerExamplesTests {
+// Serialized: each test runs workers and handler processes; one at a time keeps the suite
+// from crowding a small machine while the other suites run.
+@Suite(.serialized) struct HandlerExamplesTests {
     static let examples = TestEnvironment.repository + "/examples/handlers"
 
     /// Node.js, which scripts/test installs when missing.

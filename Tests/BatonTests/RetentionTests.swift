@@ -4,7 +4,9 @@ import Testing
 
 /// Retention against a real PostgreSQL: which finished sessions go, with their tasks and
 /// attempts, which stay, and that one process at a time prunes in short batches.
-@Suite struct RetentionTests {
+// Serialized: each test runs workers and handler processes; one at a time keeps the suite
+// from crowding a small machine while the other suites run.
+@Suite(.serialized) struct RetentionTests {
     /// Sessions of every kind of interest, finished by a real worker (or failed, cancelled,
     /// parked), then aged by `days` since their last change.
     private struct Fixture {

@@ -4,7 +4,9 @@ import Testing
 
 /// `baton migrate --roles`: an application's role may steer sessions through the client
 /// functions and read them, and cannot write Baton's tables; a worker's role runs sessions.
-@Suite struct RoleTests {
+// Serialized: each test runs workers and handler processes; one at a time keeps the suite
+// from crowding a small machine while the other suites run.
+@Suite(.serialized) struct RoleTests {
     /// A login role with `granted`, named for this test's database (roles are cluster-wide).
     private func login(_ db: TestDatabase, _ suffix: String, granted: String) async throws -> DatabaseConnection {
         let name = "\(db.name)_\(suffix)"

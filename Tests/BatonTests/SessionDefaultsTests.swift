@@ -4,7 +4,9 @@ import Testing
 
 /// AUTO_PROGRESS_*: kept in the database by `baton migrate`, so that sessions created from plain
 /// SQL without saying get the deployment's defaults; a worker says where they apply.
-@Suite struct SessionDefaultsTests {
+// Serialized: each test runs workers and handler processes; one at a time keeps the suite
+// from crowding a small machine while the other suites run.
+@Suite(.serialized) struct SessionDefaultsTests {
     private func created(_ db: TestDatabase, _ sql: String) async throws -> String {
         try #require(try await db.query(sql).first.map { "\($0["auto_steps"] ?? "?")\($0["auto_phases"] ?? "?")" })
     }
