@@ -94,9 +94,10 @@ struct HTTPHandlerTests {
             let down = "http://127.0.0.1:\(try freePort())/"
             let registry = try HandlerRegistry.parse(
                 "ok=\(base)/ok,bad=\(base)/bad,flaky=\(base)/flaky,slow=\(base)/slow,garbage=\(base)/garbage,down=\(down)",
-                timeoutMs: 4_000)
-            // The timeout leaves room for a loaded machine: only /slow (20 s) may reach it.
-            try await withWorker(db, handlers: registry, configuration: testConfiguration(timeoutMs: 4_000, maxRetries: 1)) {
+                timeoutMs: 12_000)
+            // The timeout leaves room for a loaded machine (a full run on 2 cores reached a load
+            // of 20, and 4 s was not enough): only /slow (20 s) may reach it.
+            try await withWorker(db, handlers: registry, configuration: testConfiguration(timeoutMs: 12_000, maxRetries: 1)) {
                 var ids: [String: String] = [:]
                 for kind in ["ok", "bad", "flaky", "slow", "garbage", "down"] {
                     ids[kind] = try await db.createSession(kind: kind)
@@ -196,7 +197,7 @@ struct HTTPHandlerTests {
         try await withHandlerServer { base, _ in
             let registry = try HandlerRegistry.parse("later=\(base)/accepted")
             // Long enough for the 202 to arrive on a loaded machine; the deadline is what expires.
-            try await withWorker(db, handlers: registry, configuration: testConfiguration(timeoutMs: 3_000, maxRetries: 1)) {
+            try await withWorker(db, handlers: registry, configuration: testConfiguration(timeoutMs: 10_000, maxRetries: 1)) {
                 let id = try await db.createSession(kind: "later")
                 try await db.awaitStatus(id, .failed)
                 let detail = try await db.client.sessionDetail(id)
