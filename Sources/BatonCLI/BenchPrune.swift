@@ -22,7 +22,7 @@ struct PruneBench {
         var stepsPerSecondBefore: [Double]
         /// The same, while the prune ran (no settling: the prune keeps the tables busy).
         var stepsPerSecondDuring: [Double]
-        /// Median during / median before.
+        /// Median during / median before (`Percentiles.p50`).
         var ratio: Double
         var prunedSessions: Int
         var pruneSeconds: Double
@@ -36,7 +36,7 @@ struct PruneBench {
         let loadStart = clock.now
         try await StatsBench(pool: context.pool, sessions: sessions, recentSessions: 0, samples: 0)
             .write(sessions, prefix: "p", over: "14 days", ago: "30 days", kind: Self.kind)
-        let loaded = seconds(clock.now - loadStart)
+        let loaded = (clock.now - loadStart).inSeconds
         do {
             let throughput = ThroughputBench(context: context)
             var before: [Double] = []
@@ -60,24 +60,14 @@ struct PruneBench {
             }
             let outlasted = clock.now - pruneStart
             let (pruned, took) = try await prune.value
-            let ratio = median(during) / max(median(before), 1e-9)
+            let ratio = Percentiles(during).p50 / max(Percentiles(before).p50, 1e-9)
             return Report(
                 oldSessions: sessions, loadSeconds: loaded, batchSize: batchSize, stepsPerSecondBefore: before,
-                stepsPerSecondDuring: during, ratio: ratio, prunedSessions: pruned, pruneSeconds: seconds(took),
-                sessionsPrunedPerSecond: Double(pruned) / max(seconds(took), 1e-9), pruneOutlastedTheRuns: took > outlasted)
+                stepsPerSecondDuring: during, ratio: ratio, prunedSessions: pruned, pruneSeconds: took.inSeconds,
+                sessionsPrunedPerSecond: Double(pruned) / max(took.inSeconds, 1e-9), pruneOutlastedTheRuns: took > outlasted)
         } catch {
             _ = try? await context.pool.query("DELETE FROM baton.sessions WHERE kind LIKE $1 || '-%'", [Self.kind])
             throw error
         }
-    }
-
-    private func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
-
-    private func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        guard !sorted.isEmpty else { return 0 }
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 }

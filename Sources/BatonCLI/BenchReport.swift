@@ -127,6 +127,11 @@ struct Steadiness: Encodable {
     var spread: Double
 }
 
+extension Duration {
+    /// Seconds as a fraction, for the report.
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
 /// Order statistics of a bench's samples (milliseconds or microseconds, as the field says).
 struct Percentiles: Encodable {
     var p50: Double

@@ -45,7 +45,7 @@ struct StatsBench {
         return Report(
             finishedSessions: sessions, tasks: try counts?.int("tasks") ?? 0, attempts: try counts?.int("attempts") ?? 0,
             attemptsInLast15Minutes: try counts?.int("recent") ?? 0,
-            loadSeconds: Double(loaded.components.seconds) + Double(loaded.components.attoseconds) / 1e18,
+            loadSeconds: loaded.inSeconds,
             statsMs: Percentiles(times), finishedEstimated: estimated,
             busyAttemptsInLast15Minutes: try busy?.int("n") ?? 0, busyStatsMs: Percentiles(busyTimes))
     }
@@ -58,7 +58,7 @@ struct StatsBench {
             let start = ContinuousClock.now
             let text = try await pool.query("SELECT baton.stats()::text AS s").first?["s"] ?? "{}"
             let elapsed = ContinuousClock.now - start
-            times.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+            times.append(elapsed.inSeconds * 1000)
             estimated = text.contains("\"finishedEstimated\": true")
         }
         return (times, estimated)

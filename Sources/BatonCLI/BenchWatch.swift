@@ -65,7 +65,7 @@ struct WatchBench {
             let start = ContinuousClock.now
             try await body()
             let elapsed = ContinuousClock.now - start
-            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            return elapsed.inSeconds
         }
         func oneStatement(_ table: String) async throws -> Double {
             try await timed { try await connection.query("UPDATE \(table) SET n = n + 1") }

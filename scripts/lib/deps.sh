@@ -7,12 +7,17 @@ baton_ensure_deps() {
     command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
     command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
     [ ${#missing[@]} -eq 0 ] && return 0
-    echo "installing: ${missing[*]}" >&2
+    baton_apt_install "${missing[@]}"
+}
+
+# Installs Debian packages, through sudo unless we are root.
+baton_apt_install() {
+    echo "installing: $*" >&2
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get update -qq >&2
-    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    $sudo apt-get install -y -qq --no-install-recommends "$@" >&2
 }
 
 # The newest PostgreSQL server bin folder (Debian keeps them off PATH).
@@ -36,12 +41,9 @@ baton_free_port() {
 # Installs Debian's PgBouncer when missing (the pooler tests run through it).
 baton_ensure_pgbouncer() {
     command -v pgbouncer >/dev/null 2>&1 && return 0
-    echo "installing: pgbouncer" >&2
+    baton_apt_install pgbouncer
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get update -qq >&2
-    $sudo apt-get install -y -qq --no-install-recommends pgbouncer >&2
     # Debian starts a system-wide instance; Baton's scripts run their own.
     $sudo systemctl disable --now pgbouncer >/dev/null 2>&1 || $sudo service pgbouncer stop >/dev/null 2>&1 || true
 }
@@ -49,12 +51,7 @@ baton_ensure_pgbouncer() {
 # Installs Debian's Node.js when missing (one of the handler examples is in JavaScript).
 baton_ensure_node() {
     command -v node >/dev/null 2>&1 && return 0
-    echo "installing: nodejs" >&2
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get update -qq >&2
-    $sudo apt-get install -y -qq --no-install-recommends nodejs >&2
+    baton_apt_install nodejs
 }
 
 # Creates (does not start) a throwaway cluster in DIR, owned by postgres when we are root,
@@ -121,12 +118,7 @@ INI
 baton_examples_python() {
     local venv=.venv-examples python=/usr/bin/python3
     if ! "$python" -c "import ensurepip, sqlite3; sqlite3.connect(':memory:').enable_load_extension" >/dev/null 2>&1; then
-        echo "installing: python3 python3-venv" >&2
-        local sudo=""
-        [ "$(id -u)" -eq 0 ] || sudo="sudo"
-        export DEBIAN_FRONTEND=noninteractive
-        $sudo apt-get update -qq >&2
-        $sudo apt-get install -y -qq --no-install-recommends python3 python3-venv >&2
+        baton_apt_install python3 python3-venv
     fi
     if [ ! -x "$venv/bin/python" ] || ! cmp -s examples/requirements.txt "$venv/.requirements"; then
         echo "preparing $venv (examples/requirements.txt)" >&2
