@@ -100,7 +100,9 @@ public struct APIServer: Sendable {
         ]
         for (method, path, _) in table { routes.append(Route(method: method.rawValue, path: path)) }
 
-        // Outermost first: metrics see the final status that the error middleware produced.
+        // Outermost first: the request's span (continuing the caller's trace from its headers)
+        // and the metrics see the final status that the error middleware produced.
+        router.add(middleware: TracingMiddleware())
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware(routes: routes))
         let access = AccessPolicy(fullToken: configuration.token, readToken: configuration.readToken)

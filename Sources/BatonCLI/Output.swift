@@ -13,7 +13,7 @@ enum CLIError: Error, CustomStringConvertible {
     }
 }
 
-/// Exit codes, documented in the README.
+/// Exit codes, documented in docs/reference.md.
 enum ExitStatus {
     static let failure: Int32 = 1
     static let usage: Int32 = 2

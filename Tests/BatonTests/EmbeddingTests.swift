@@ -5,8 +5,8 @@ import Prometheus
 import ServiceLifecycle
 import Testing
 
-/// The README's "Embed a worker in your Swift application" example, compiled here so that it
-/// stays true (it runs until SIGTERM, so the tests below run the same host as a service).
+/// The example of docs/guide.md, "Embed a worker in your Swift application", compiled here so
+/// that it stays true (it runs until SIGTERM, so the tests below run the same host as a service).
 func embeddedWorkerExample(databaseURL: String) async throws {
     let handlers = HandlerRegistry(ClosureHandler { step in
         "{\"summary\": \(JSONText.quote("phase \(step.phase) \(step.step.rawValue)"))}"

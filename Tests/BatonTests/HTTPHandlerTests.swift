@@ -13,6 +13,8 @@ final class HandlerServerLog: Sendable {
         var taskID: Int64
         var attempt: Int
         var document: String
+        /// The W3C trace context the request carried, if any.
+        var traceparent: String?
     }
 
     private let calls = Mutex<[Call]>([])
@@ -37,7 +39,7 @@ func withHandlerServer<T: Sendable>(_ body: @Sendable (String, HandlerServerLog)
             path: path, idempotencyKey: header(request, "idempotency-key") ?? "",
             taskID: Int64(header(request, "baton-task-id") ?? "") ?? 0,
             attempt: Int(header(request, "baton-attempt") ?? "") ?? 0,
-            document: String(buffer: buffer))
+            document: String(buffer: buffer), traceparent: header(request, "traceparent"))
         log.record(call)
         return call
     }

@@ -3,6 +3,7 @@ import BatonCore
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Tracing
 
 /// `http(s)://…`: POSTs the handler document to a URL.
 ///
@@ -13,7 +14,10 @@ import NIOHTTP1
 /// - 5xx, other statuses, connection errors and time-outs: retried by the policy.
 ///
 /// Every request carries `Idempotency-Key` (the same on every attempt of a step), `Baton-Task-Id`
-/// (what a 202 handler needs to finish the step) and `Baton-Attempt`.
+/// (what a 202 handler needs to finish the step) and `Baton-Attempt`. With a tracer bootstrapped,
+/// the request is a `client` span inside the step's `baton.step` span, and the tracer's
+/// propagation headers (W3C `traceparent` with swift-otel) go with it, so the step's trace
+/// continues in the service it calls.
 public struct HTTPHandler: StepHandler {
     public let url: String
     public let timeoutMs: Int
@@ -23,6 +27,8 @@ public struct HTTPHandler: StepHandler {
     /// - Parameters:
     ///   - timeoutMs: the whole exchange's deadline (`WORKER_TIMEOUT`).
     ///   - maxOutputBytes: the largest response body accepted (`BATON_HANDLER_MAX_OUTPUT`).
+    ///   - client: give a client whose `configuration.tracing.tracer` is nil: the handler makes
+    ///     the request's span and headers itself (without the URL's query, which may hold a secret).
     public init(url: String, timeoutMs: Int = 300_000, maxOutputBytes: Int = 1 << 20,
                 client: HTTPClient = HTTPHandler.sharedClient) throws {
         guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(),
@@ -42,10 +48,23 @@ public struct HTTPHandler: StepHandler {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.timeout.connect = .seconds(10)
+        configuration.tracing.tracer = nil  // the handler traces the request itself (see `run`)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
     public func run(_ step: StepContext) async throws -> String {
+        try await withSpan("POST", ofKind: .client) { span in
+            if span.isRecording {
+                span.attributes["http.request.method"] = "POST"
+                span.attributes["url.full"] = Self.redacted(url)
+                span.attributes[BatonSpans.Attribute.taskID] = step.taskId
+                span.attributes[BatonSpans.Attribute.attempt] = step.attempt
+            }
+            return try await post(step, span: span)
+        }
+    }
+
+    private func post(_ step: StepContext, span: any Span) async throws -> String {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -54,6 +73,7 @@ public struct HTTPHandler: StepHandler {
         request.headers.add(name: "Baton-Task-Id", value: String(step.taskId))
         request.headers.add(name: "Baton-Attempt", value: String(step.attempt))
         request.body = .bytes(ByteBuffer(string: step.documentJSON))
+        InstrumentationSystem.instrument.inject(span.context, into: &request.headers, using: HeadersInjector())
 
         let target = Self.redacted(url)
         let response: HTTPClientResponse
@@ -69,6 +89,8 @@ public struct HTTPHandler: StepHandler {
         }
         let text = String(buffer: body)
         let status = Int(response.status.code)
+        span.attributes["http.response.status_code"] = status
+        if status >= 400 { span.setStatus(SpanStatus(code: .error)) }
         let excerpt = Self.excerpt(text)
         switch status {
         case 202:
@@ -87,6 +109,13 @@ public struct HTTPHandler: StepHandler {
             throw StepFailure("\(target) answered \(status) (\(response.status.reasonPhrase)): \(excerpt)", permanent: true)
         default:
             throw StepFailure("\(target) answered \(status) (\(response.status.reasonPhrase)): \(excerpt)")
+        }
+    }
+
+    /// Writes propagation headers, replacing any of the same name.
+    private struct HeadersInjector: Injector {
+        func inject(_ value: String, forKey key: String, into headers: inout HTTPHeaders) {
+            headers.replaceOrAdd(name: key, value: value)
         }
     }
 

@@ -1,4 +1,5 @@
 import Synchronization
+import Tracing
 
 /// Runs one claimed step through its handler under the step timeout, and turns what happened
 /// into an outcome for the commit: a result, or a failure with the retry policy's verdict.
@@ -7,7 +8,17 @@ struct StepRunner: Sendable {
     var timeoutMs: Int
     var policy: RetryPolicy
 
+    /// Runs the step inside a `baton.step` span (see `BatonSpans`), which the handler inherits.
     func run(_ claimed: ClaimedStep) async -> StepOutcome {
+        await withSpan(BatonSpans.step, ofKind: .consumer) { span in
+            span.setStepAttributes(claimed.context)
+            let outcome = await runHandler(claimed)
+            span.record(outcome.result)
+            return outcome
+        }
+    }
+
+    private func runHandler(_ claimed: ClaimedStep) async -> StepOutcome {
         let startedAt = Timestamp.now()
         let clockStart = ContinuousClock.now
         let context = claimed.context
@@ -56,6 +67,22 @@ struct StepRunner: Sendable {
         let delay = permanent ? nil : policy.delayMs(afterAttempt: claimed.budgetAttempt, jitter: Double.random(in: 0..<1))
         let note = permanent ? " (permanent)" : delay == nil ? " (no retries left)" : ""
         return .failed(message: message + note, retryDelayMs: delay)
+    }
+}
+
+extension Span {
+    /// What became of the attempt; a failure marks the span as an error with its message.
+    fileprivate func record(_ result: StepOutcome.Result) {
+        guard isRecording else { return }
+        switch result {
+        case .succeeded:
+            attributes[BatonSpans.Attribute.outcome] = "succeeded"
+        case .failed(let message, _):
+            attributes[BatonSpans.Attribute.outcome] = "failed"
+            setStatus(SpanStatus(code: .error, message: message))
+        case .deferred:
+            attributes[BatonSpans.Attribute.outcome] = "deferred"
+        }
     }
 }
 

@@ -2,7 +2,7 @@ import BatonCore
 import Foundation
 
 /// How a worker behaves. Every field has an environment variable and a CLI option (see the
-/// README's configuration table).
+/// configuration table in docs/reference.md).
 public struct WorkerConfiguration: Sendable {
     /// Names this process in the attempt history and in `pg_stat_activity`.
     public var workerID: String

@@ -1,4 +1,5 @@
 import Logging
+import Tracing
 
 /// Carries out what `WorkerMachine` decides, all in this one place: runs the handlers and the
 /// timers as child tasks, makes the database calls one at a time through `WorkerDatabase`, and
@@ -77,8 +78,25 @@ struct WorkerLoop: Sendable {
         }
     }
 
-    /// Makes one database call; its answer (or failure) is the next event.
+    /// Makes one database call, inside its span (see `BatonSpans`; none for heartbeats, which
+    /// would be a trace every few seconds saying nothing); its answer (or failure) is the next event.
     private func call(_ call: WorkerMachine.Call) async -> (WorkerMachine.Event, DatabaseError?) {
+        let name: String
+        switch call {
+        case .claim: name = BatonSpans.claim
+        case .finish, .handOff: name = BatonSpans.commit
+        case .giveBack: name = BatonSpans.giveBack
+        case .heartbeat: return await perform(call)
+        }
+        return await withSpan(name, ofKind: .client) { span in
+            span.setCallAttributes(call)
+            let (event, error) = await perform(call)
+            span.record(event, error)
+            return (event, error)
+        }
+    }
+
+    private func perform(_ call: WorkerMachine.Call) async -> (WorkerMachine.Event, DatabaseError?) {
         do throws(DatabaseError) {
             switch call {
             case .claim(let limit):
@@ -154,6 +172,50 @@ struct WorkerLoop: Sendable {
         case .droppedUncommitted(let steps):
             logger.warning("shutdown grace over and finished steps cannot be committed; the rescuer will take them",
                            metadata: ["steps": "\(steps)", "error": error])
+        }
+    }
+}
+
+extension Span {
+    fileprivate func setCallAttributes(_ call: WorkerMachine.Call) {
+        guard isRecording else { return }
+        attributes[BatonSpans.Attribute.databaseSystem] = "postgresql"
+        switch call {
+        case .claim(let limit):
+            attributes[BatonSpans.Attribute.claimLimit] = limit
+        case .finish(let outcomes, let limit):
+            setCommitAttributes(outcomes)
+            attributes[BatonSpans.Attribute.claimLimit] = limit
+        case .handOff(let outcomes):
+            setCommitAttributes(outcomes)
+        case .giveBack(let steps):
+            attributes[BatonSpans.Attribute.steps] = steps.count
+            attributes[BatonSpans.Attribute.taskIDs] = SpanAttribute.int64Array(steps.map(\.context.taskId))
+        case .heartbeat:
+            break
+        }
+    }
+
+    private func setCommitAttributes(_ outcomes: [StepOutcome]) {
+        attributes[BatonSpans.Attribute.steps] = outcomes.count
+        attributes[BatonSpans.Attribute.taskIDs] = SpanAttribute.int64Array(outcomes.map(\.taskId))
+        if outcomes.count == 1, let only = outcomes.first {
+            attributes[BatonSpans.Attribute.sessionID] = only.sessionId
+        }
+    }
+
+    /// How many steps came back claimed, or the error that failed the call.
+    fileprivate func record(_ event: WorkerMachine.Event, _ error: DatabaseError?) {
+        if let error {
+            recordError(error)
+            setStatus(SpanStatus(code: .error, message: "\(error)"))
+        }
+        guard isRecording else { return }
+        switch event {
+        case .claimed(let claimed), .finished(_, let claimed):
+            attributes[BatonSpans.Attribute.claimed] = claimed.steps.count
+        default:
+            break
         }
     }
 }
