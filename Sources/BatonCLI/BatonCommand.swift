@@ -12,6 +12,7 @@ public struct BatonCommand: AsyncParsableCommand {
             Exit codes: 0 ok, 1 error, 2 bad usage, 3 unknown id, 4 wrong state, 5 bad input, 6 database unreachable.
             Every option also reads its environment variable (DATABASE_URL, BATON_HANDLER, ...).
             """,
+        version: "baton \(BatonVersion.description)",
         subcommands: [
             MigrateCommand.self, WorkerCommand.self, APICommand.self, StartCommand.self, DevCommand.self, SessionCommand.self,
             ProgressCommand.self, AdvanceCommand.self, RetryCommand.self, CancelCommand.self,

@@ -57,16 +57,24 @@ struct DevCommand: AsyncParsableCommand {
 
                 In another terminal:
                   export DATABASE_URL=\(postgres.url)
-                  baton session create --phases 2 --input '{"hello": "world"}'     # prints the session id
-                  baton progress <id>          # where it is; it stops at the gate after phase 1
-                  baton advance <id>           # past the gate into phase 2
-                  baton session show <id>      # steps, results, attempts
-                  psql "$DATABASE_URL" -c "SELECT * FROM baton.create_session(1, '{\\"from\\": \\"psql\\"}')"
+                  alias baton=\(Self.executablePath())
+                  id=$(baton session create --phases 2 --input '{"hello": "world"}')
+                  baton progress --watch $id   # follows it; it stops at the gate after phase 1
+                  baton advance $id --note 'looks good'   # past the gate into phase 2
+                  baton session show $id       # steps, results, attempts, the review
+                  psql "$DATABASE_URL" -c "SELECT id FROM baton.create_session(2, '{\\"from\\": \\"psql\\"}')"
+                  psql "$DATABASE_URL" -c "SELECT baton.progress('<id>')"
 
                 Ctrl-C stops everything.
 
                 """)
         }
+    }
+
+    /// This binary's absolute path, for the banner's alias: nothing puts `baton` on the PATH.
+    static func executablePath() -> String {
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return path }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
     }
 
     private func stop(_ postgres: LocalPostgres) async {

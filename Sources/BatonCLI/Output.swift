@@ -67,9 +67,10 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
     }
 }
 
-func printJSON<T: Encodable>(_ value: T) throws {
+/// `compact`: one line per value (JSON Lines), for output that follows changes.
+func printJSON<T: Encodable>(_ value: T, compact: Bool = false) throws {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.outputFormatting = compact ? [.sortedKeys, .withoutEscapingSlashes] : [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
@@ -100,4 +101,17 @@ func jsonText(_ value: JSONValue?) -> String {
 /// Writes a line to stdout at once (print() is block-buffered when stdout is a pipe).
 func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// Rows under a header, each column as wide as its widest cell, two spaces apart.
+func alignedTable(_ header: [String], _ rows: [[String]]) -> [String] {
+    var widths = header.map(\.count)
+    for row in rows {
+        for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+    }
+    return ([header] + rows).map { row in
+        zip(row, widths).enumerated().map { i, pair in
+            i == row.count - 1 ? pair.0 : pair.0.padding(toLength: pair.1, withPad: " ", startingAt: 0)
+        }.joined(separator: "  ")
+    }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Baton
 import Foundation
+import Logging
 
 struct SessionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,6 +57,11 @@ struct ShowSession: AsyncParsableCommand {
             if output.json { try printJSON(detail); return }
             print(describe(detail.session))
             for step in detail.steps {
+                for review in detail.reviews where review.phase == step.phase && review.step == step.step {
+                    print("\ngate: proceeded to \(review.phase).\(review.step.rawValue) by \(review.reviewer) at \(review.at)")
+                    if let note = review.note { print("  note     \(note)") }
+                    if let payload = review.payload { print("  payload  \(jsonText(payload))") }
+                }
                 print("\n\(step.phase).\(step.step.rawValue)  \(step.status.rawValue)  attempts \(step.attempt)")
                 if let result = step.result { print("  result  \(jsonText(result))") }
                 if let error = step.error { print("  error   \(error)") }
@@ -69,7 +75,7 @@ struct ShowSession: AsyncParsableCommand {
 }
 
 struct ListSessions: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "Sessions, newest first.")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Sessions, newest created first.")
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: OutputOptions
     @Option(help: "Only this status (PENDING, THINKING, ..., CANCELLED).") var status: String?
@@ -95,8 +101,13 @@ struct ListSessions: AsyncParsableCommand {
                 try printJSON(Page(sessions: page.sessions, nextCursor: page.nextCursor))
                 return
             }
-            for s in page.sessions {
-                print("\(s.id)  \(s.status.rawValue)  phase \(s.phase)/\(s.totalPhases) \(s.step?.rawValue ?? "-")  \(s.kind)  \(s.updatedAt)")
+            if page.sessions.isEmpty { print("no sessions" + (statusFilter != nil || kind != nil ? " match" : " yet")) }
+            else {
+                // Newest created first, as the list is ordered; the last change after it.
+                let rows = page.sessions.map { s in
+                    [s.id, s.status.rawValue, "\(s.phase)/\(s.totalPhases)", s.step?.rawValue ?? "-", s.kind, s.createdAt, s.updatedAt]
+                }
+                for line in alignedTable(["ID", "STATUS", "PHASE", "STEP", "KIND", "CREATED", "UPDATED"], rows) { print(line) }
             }
             if let next = page.nextCursor { print("more: baton session list --after \(next)") }
         }
@@ -104,16 +115,62 @@ struct ListSessions: AsyncParsableCommand {
 }
 
 struct ProgressCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "progress", abstract: "Where a session is.")
+    static let configuration = CommandConfiguration(
+        commandName: "progress", abstract: "Where a session is; with --watch, every change until it ends.")
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "The session id.") var id: String
+    @Flag(help: """
+        Follow the session: print its progress at every change (woken by the database's notifications,         no polling) until it is COMPLETED (exit 0), FAILED or CANCELLED (exit 1). It waits at gates for         `baton advance` from elsewhere.
+        """)
+    var watch = false
 
     func run() async throws {
         try await reportingErrors {
-            let progress = try await database.makeClient().progress(id)
-            if output.json { try printJSON(progress) } else { print(describe(progress)) }
+            let client = try database.makeClient()
+            guard watch else {
+                let progress = try await client.progress(id)
+                if output.json { try printJSON(progress) } else { print(describe(progress)) }
+                return
+            }
+            let last = try await follow(client)
+            if last.status != .completed {
+                throw ExitCode(1)
+            }
         }
+    }
+
+    /// Prints each new version of the progress until the session ends; returns the last.
+    private func follow(_ client: BatonClient) async throws -> SessionProgress {
+        // The listener reports `.listening` once LISTEN is in place (and after every reconnect):
+        // the progress is read after that, so no change falls between the read and the wait.
+        let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let id = id
+        let listener = NotificationListener(
+            settings: try database.directSettings(), channels: [NotificationListener.sessionChannel],
+            logger: Logger(label: "baton.progress", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let listening = Task {
+            await listener.run(label: "progress-watch") { event in
+                switch event {
+                case .listening: wake.yield()
+                case .notification(let note) where note.payload.isEmpty || note.payload.split(separator: ",").contains(Substring(id)):
+                    wake.yield()
+                case .notification, .lost: break
+                }
+            }
+        }
+        defer { listening.cancel() }
+        var shown: Int64 = -1
+        for await _ in wakes {
+            let progress = try await client.progress(id)
+            if progress.version != shown {
+                shown = progress.version
+                if output.json { try printJSON(progress, compact: true) } else { print(describe(progress) + "\n") }
+                fflush(nil)  // each change as it happens, also into a pipe or a file
+            }
+            if progress.status.isTerminal || progress.status == .failed { return progress }
+        }
+        throw CancellationError()
     }
 }
 
@@ -128,11 +185,44 @@ func runSessionAction(_ database: DatabaseOptions, _ output: OutputOptions,
 
 struct AdvanceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "advance", abstract: "Move a session waiting at the gate (AWAITING_PROCEED) into its next step.")
+        commandName: "advance",
+        abstract: "Move a session waiting at the gate (AWAITING_PROCEED) into its next step, with an optional review.",
+        discussion: """
+            The review (who, when, --note, --input) is kept in the session's history (`baton session show`)             and handed to the next steps in their document as `review`.
+            """)
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "The session id.") var id: String
-    func run() async throws { try await runSessionAction(database, output) { try await $0.proceed(id) } }
+    @Option(help: "A note for the next phase's steps and the history (at most 10,000 characters).") var note: String?
+    @Option(name: [.customLong("input"), .customLong("payload")],
+            help: "JSON for the next phase's steps (`review.payload` in their document).") var input: String?
+    @Option(help: "Who reviewed (default: $USER).") var reviewer: String?
+
+    func run() async throws {
+        let reviewer = reviewer ?? ProcessInfo.processInfo.environment["USER"]
+        try await runSessionAction(database, output) { client in
+            do {
+                return try await client.proceed(id, note: note, payloadJSON: input, reviewer: reviewer)
+            } catch BatonError.wrongState {
+                throw BatonError.wrongState(try await Self.whyNot(client, id))
+            }
+        }
+    }
+
+    /// Says in the CLI's words why the session cannot be advanced now, and what would help.
+    static func whyNot(_ client: BatonClient, _ id: String) async throws -> String {
+        let status = try await client.session(id).status
+        let hint: String
+        switch status {
+        case .completed, .cancelled: hint = "it has finished"
+        case .failed: hint = "`baton retry \(id)` resumes it at the step that failed"
+        case .pending, .thinking, .executing, .integrating:
+            hint = "its steps are still running; `baton progress --watch \(id)` shows when it reaches the gate"
+        case .awaitingProceed: hint = "it reached the gate meanwhile; try again"
+        }
+        return "cannot advance session '\(id)': it is \(status.rawValue), and only a session waiting at a gate "
+            + "(AWAITING_PROCEED) can be advanced; \(hint)"
+    }
 }
 
 struct RetryCommand: AsyncParsableCommand {

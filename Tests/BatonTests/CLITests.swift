@@ -14,7 +14,7 @@ import Testing
         let id = try await db.createSession()
         let wrong = try await runBaton(["advance", id], environment: env)
         #expect(wrong.status == 4)
-        #expect(wrong.output.contains("is PENDING; proceed is allowed only in AWAITING_PROCEED"))
+        #expect(wrong.output.contains("cannot advance session '\(id)': it is PENDING, and only a session waiting at a gate (AWAITING_PROCEED) can be advanced"))
 
         let badJSON = try await runBaton(["session", "create", "--input", "{\"a\": }"], environment: env)
         #expect(badJSON.status == 5)

@@ -12,8 +12,8 @@ import Testing
 
         /// Runs `body` with a started `baton dev`, and always stops it with Ctrl-C afterwards
         /// (a SIGKILL would leave its PostgreSQL running); returns its exit status and output.
-        func withDev(_ body: (HTTPTestClient) async throws -> Void) async throws -> (status: Int32, output: String) {
-            let dev = try BatonProcess(["dev", "--dir", dir, "--port", String(port), "--api-port", "0"],
+        func withDev(_ extra: [String] = [], _ body: (HTTPTestClient) async throws -> Void) async throws -> (status: Int32, output: String) {
+            let dev = try BatonProcess(["dev", "--dir", dir, "--port", String(port), "--api-port", "0"] + extra,
                                        environment: ["BATON_LOG_LEVEL": "warning"])
             do {
                 try await waitForOutput(dev, "(OpenAPI: ")
@@ -45,9 +45,20 @@ import Testing
         #expect(first.output.contains("stopping PostgreSQL"))
         #expect(try await runBaton(["health"], environment: ["DATABASE_URL": url]).status == 6, "PostgreSQL stopped with it")
 
-        let second = try await withDev { _ in
+        // The banner's commands work as printed: the alias names this binary.
+        let alias = try #require(first.output.firstMatch(of: /alias baton=(\S+)/)?.1)
+        #expect(FileManager.default.isExecutableFile(atPath: String(alias)), "\(first.output)")
+
+        // The quick start's own handler: `baton dev --handler command:./step.sh`.
+        let quickstart = TestEnvironment.repository + "/examples/handlers/quickstart/step.sh"
+        let second = try await withDev(["--handler", "command:" + quickstart]) { _ in
             let status = try await db.status("dev-1")
             #expect(status == "COMPLETED", "the data was kept")
+            let created = try await runBaton(["session", "create", "--id", "dev-2"], environment: ["DATABASE_URL": url])
+            #expect(created.status == 0, "\(created.output)")
+            try await db.awaitStatus("dev-2", .completed)
+            let shown = try await runBaton(["session", "show", "dev-2", "--json"], environment: ["DATABASE_URL": url])
+            #expect(shown.output.contains(#""did" : "INTEGRATE""#) || shown.output.contains(#""did":"INTEGRATE""#), "\(shown.output)")
         }
         #expect(second.status == 0, "\(second.output)")
         #expect(!second.output.contains("creating a PostgreSQL cluster"), "the cluster was reused")

@@ -1,4 +1,5 @@
 import Baton
+import Foundation
 import Testing
 
 /// The state machine inside PostgreSQL is the Swift one, and the SQL API fails clearly.
@@ -82,6 +83,36 @@ import Testing
             compared += 1
         }
         #expect(compared == 4608)
+    }
+
+    @Test("baton.progress derives the same progress as SessionProgress on every position, and names an unknown session")
+    func progressIsTheSameInSQLAndSwift() async throws {
+        let db = try await TestDatabase.create()
+        let rows = try await db.query("""
+            SELECT st, ph, sp, tot, a, b, baton.session_progress(jsonb_populate_record(NULL::baton.sessions, jsonb_build_object(
+                       'id', 'p', 'status', st, 'phase', ph, 'step', sp, 'total_phases', tot, 'auto_steps', a,
+                       'auto_phases', b, 'version', 7, 'updated_at', '2026-12-03 08:00:01.5+00')))::text AS progress
+            FROM unnest($1::text[]) st, generate_series(1, 3) ph,
+                 unnest(ARRAY['THINK', 'EXECUTE', 'INTEGRATE', NULL]) sp, generate_series(1, 3) tot,
+                 unnest(ARRAY[false, true]) a, unnest(ARRAY[false, true]) b
+            WHERE tot >= ph
+            """, [PGText.array(SessionStatus.allCases.map { Optional($0.rawValue) })])
+        #expect(rows.count == 8 * 4 * 6 * 4)
+        for row in rows.records {
+            let swift = SessionProgress(.init(
+                sessionId: "p", status: try #require(SessionStatus(rawValue: try row.string("st"))), phase: try row.int("ph"),
+                step: row["sp"].flatMap(Step.init(rawValue:)), totalPhases: try row.int("tot"), autoSteps: row.bool("a"),
+                autoPhases: row.bool("b"), version: 7, updatedAt: "2026-12-03T08:00:01.500000Z"))
+            let sql = try JSONDecoder().decode(SessionProgress.self, from: Data(try row.string("progress").utf8))
+            #expect(sql == swift, "\(row["st"]!) phase \(row["ph"]!) \(row["sp"] ?? "-") of \(row["tot"]!) a \(row["a"]!) b \(row["b"]!)")
+        }
+        await #expect { try await db.query("SELECT baton.progress($1)", ["no-such-session"]) } throws: { error in
+            (error as? DatabaseError)?.sqlState == "BT404" && "\(error)".contains("no-such-session")
+        }
+        let id = try await db.createSession(phases: 2)
+        let live = try await db.query("SELECT baton.progress($1)::text AS p", [id])
+        let decoded = try JSONDecoder().decode(SessionProgress.self, from: Data(try live.records[0].string("p").utf8))
+        #expect(decoded == (try await db.client.progress(id)))
     }
 
     @Test func theRetryDelayIsTheSameInSQLAndSwift() async throws {

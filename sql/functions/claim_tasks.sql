@@ -5,7 +5,8 @@
 -- returned with lock_busy = true and stay PENDING.
 -- A keyed session's first step is claimed only while its key is free (baton.key_free); claiming
 -- it ends its time as the key's queued session (queued_key), and a watch session reads its row
--- as it starts (baton.start_change). The session's origin comes back for the handler document.
+-- as it starts (baton.start_change). The session's origin (and, after a gate, its review) comes
+-- back for the handler document.
 CREATE OR REPLACE FUNCTION baton.claim_tasks(
     worker text, max_tasks int, kinds text[] DEFAULT NULL,
     max_attempts int DEFAULT 4, retry_delay_ms int DEFAULT 1000)
@@ -78,7 +79,17 @@ BEGIN
                      WHERE p.session_id = c.session_id AND p.status = 'COMPLETED'
                        AND (p.phase = c.phase OR (p.phase < c.phase AND p.step = 'INTEGRATE'))),
                     '{}'::jsonb) END,
-           coalesce(st.origin, s.origin),
+           -- A step after a gate gets the gate's review (the latest one given in its phase)
+           -- among the document's extra members; looked up only where a gate can have been.
+           CASE WHEN (s.auto_steps OR (c.phase = 1 AND c.step = 'THINK')) AND (s.auto_phases OR c.phase = 1)
+           THEN coalesce(st.origin, s.origin) ELSE
+           coalesce(coalesce(st.origin, s.origin), '{}'::jsonb) || coalesce(
+               (SELECT jsonb_build_object('review', jsonb_build_object(
+                           'phase', r.phase, 'step', r.step, 'reviewer', r.reviewer, 'note', r.note,
+                           'payload', r.payload, 'at', r.created_at))
+                FROM baton.reviews r WHERE r.session_id = c.session_id AND r.phase = c.phase
+                ORDER BY r.id DESC LIMIT 1),
+               '{}'::jsonb) END,
            false
     FROM claimed c JOIN baton.sessions s ON s.id = c.session_id
     LEFT JOIN started st ON st.id = c.session_id

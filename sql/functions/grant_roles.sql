@@ -21,11 +21,11 @@ BEGIN
     GRANT ALL ON ALL SEQUENCES IN SCHEMA baton TO baton_worker;
     GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA baton TO baton_worker;
     GRANT SELECT ON baton.sessions, baton.tasks, baton.attempts, baton.schedules, baton.schedule_runs,
-                    baton.watches, baton.parked_sessions, baton.workers TO baton_client;
+                    baton.watches, baton.parked_sessions, baton.workers, baton.reviews TO baton_client;
     FOR f IN
         SELECT p.oid::regprocedure FROM pg_proc p
         WHERE p.pronamespace = 'baton'::regnamespace
-          AND p.proname IN ('create_session', 'create_sessions', 'proceed', 'retry', 'cancel', 'complete_task',
+          AND p.proname IN ('create_session', 'create_sessions', 'proceed', 'retry', 'cancel', 'complete_task', 'progress',
                             'fail_task', 'schedule', 'unschedule', 'run_schedule', 'record_changes')
     LOOP
         EXECUTE format('ALTER FUNCTION %s SECURITY DEFINER SET search_path = pg_catalog, pg_temp', f);

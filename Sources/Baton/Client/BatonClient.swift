@@ -32,9 +32,12 @@ public struct BatonClient: Sendable {
         ]))
     }
 
-    /// Moves a session at the gate (AWAITING_PROCEED) into its next step.
-    public func proceed(_ id: String) async throws -> Session {
-        try await session(from: run(SessionQueries.proceed, [id]))
+    /// Moves a session at the gate (AWAITING_PROCEED) into its next step, and records the
+    /// review: `reviewer` (else the database user), an optional note and JSON payload, which the
+    /// steps after the gate get in their document (`review`).
+    public func proceed(_ id: String, note: String? = nil, payloadJSON: String? = nil,
+                        reviewer: String? = nil) async throws -> Session {
+        try await session(from: run(SessionQueries.proceed, [id, note, payloadJSON, reviewer]))
     }
 
     /// Resumes a FAILED session at its failed step, keeping earlier results.
@@ -91,17 +94,18 @@ public struct BatonClient: Sendable {
 
     /// The session with its steps, results, errors and attempts.
     public func sessionDetail(_ id: String) async throws -> SessionDetail {
-        // One snapshot for the three reads, so steps and attempts agree with the session.
-        let (session, steps, attempts): (QueryResult, QueryResult, QueryResult)
+        // One snapshot for the reads, so steps, attempts and reviews agree with the session.
+        let (session, steps, attempts, reviews): (QueryResult, QueryResult, QueryResult, QueryResult)
         do {
-            (session, steps, attempts) = try await pool.withConnection { connection in
+            (session, steps, attempts, reviews) = try await pool.withConnection { connection in
                 try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 do {
                     let s = try await connection.query(SessionQueries.get, [id])
                     let t = try await connection.query(SessionQueries.steps, [id])
                     let a = try await connection.query(SessionQueries.attempts, [id])
+                    let r = try await connection.query(SessionQueries.reviews, [id])
                     try await connection.query("COMMIT")
-                    return (s, t, a)
+                    return (s, t, a, r)
                 } catch {
                     _ = try? await connection.query("ROLLBACK")
                     throw error
@@ -127,8 +131,13 @@ public struct BatonClient: Sendable {
                 finishedAt: t["finished_at"], result: try Self.json(t["result"]), error: t["error"],
                 attempts: attemptsByTask[taskID] ?? [])
         }
+        let reviewRecords = try reviews.records.map { r in
+            ReviewRecord(phase: try r.int("phase"), step: Step(rawValue: try r.string("step")) ?? .think,
+                         reviewer: try r.string("reviewer"), note: r["note"], payload: try Self.json(r["payload"]),
+                         at: try r.string("created_at"))
+        }
         let decoded = try Self.decodeSession(row)
-        return SessionDetail(session: decoded, progress: decoded.progress, steps: stepRecords)
+        return SessionDetail(session: decoded, progress: decoded.progress, steps: stepRecords, reviews: reviewRecords)
     }
 
     /// A page of sessions, newest first. Pass the previous page's `nextCursor` to continue.

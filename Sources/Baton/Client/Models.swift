@@ -57,11 +57,24 @@ public struct AttemptRecord: Sendable, Codable, Hashable {
     public var error: String?
 }
 
-/// A session with its steps and attempts.
+/// A pass through a gate (`proceed`): who let the session on, when, with what note and payload.
+public struct ReviewRecord: Sendable, Codable, Hashable {
+    /// The phase and step the session proceeded to; their steps got this review in their document.
+    public var phase: Int
+    public var step: Step
+    public var reviewer: String
+    public var note: String?
+    public var payload: JSONValue?
+    public var at: String
+}
+
+/// A session with its steps, attempts and reviews.
 public struct SessionDetail: Sendable, Codable, Hashable {
     public var session: Session
     public var progress: SessionProgress
     public var steps: [StepRecord]
+    /// Every pass through a gate, oldest first; kept through retries.
+    public var reviews: [ReviewRecord]
 }
 
 /// The queue as `/metrics` reports it on each scrape.

@@ -16,7 +16,7 @@ enum SessionQueries {
         SELECT \(sessionColumns)
         FROM baton.create_session($1::int, $2::jsonb, $3, coalesce($4, 'default'), $5::boolean, $6::boolean) s
         """
-    static let proceed = "SELECT \(sessionColumns) FROM baton.proceed($1) s"
+    static let proceed = "SELECT \(sessionColumns) FROM baton.proceed($1, $2, $3::jsonb, $4) s"
     static let retry = "SELECT \(sessionColumns) FROM baton.retry($1) s"
     static let cancel = "SELECT \(sessionColumns) FROM baton.cancel($1) s"
     static let completeTask = "SELECT \(sessionColumns) FROM baton.complete_task($1::bigint, $2::jsonb) s"
@@ -40,6 +40,10 @@ enum SessionQueries {
         SELECT a.task_id, a.attempt, a.worker_id, a.outcome, \(iso("a.started_at")) AS started_at,
                \(iso("a.finished_at")) AS finished_at, a.input::text AS input, a.output::text AS output, a.error
         FROM baton.attempts a WHERE a.session_id = $1 ORDER BY a.task_id, a.attempt
+        """
+    static let reviews = """
+        SELECT r.phase, r.step, r.reviewer, r.note, r.payload::text AS payload, \(iso("r.created_at")) AS created_at
+        FROM baton.reviews r WHERE r.session_id = $1 ORDER BY r.id
         """
     /// What `/metrics` reports each scrape: active tasks by status (through the partial
     /// index, so cheap however long the history), ready tasks, and sessions by status.
