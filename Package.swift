@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "Baton", targets: ["Baton"]),
         .library(name: "BatonAPI", targets: ["BatonAPI"]),
         .library(name: "BatonHost", targets: ["BatonHost"]),
+        .library(name: "BatonTesting", targets: ["BatonTesting"]),
         .executable(name: "baton", targets: ["baton"]),
     ],
     dependencies: [
@@ -20,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // libpq, found through pkg-config (Debian: libpq-dev).
@@ -58,9 +60,20 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
-            // The OpenAPI document, compiled into the binary (no resource bundle on disk).
-            resources: [.embedInCode("Resources/openapi.json")]
+            // The OpenAPI document and the dashboard's templates, script and style, compiled into
+            // the binary (no resource bundle on disk: the binary is copied around on its own).
+            resources: [
+                .embedInCode("Resources/openapi.json"),
+                .embedInCode("Resources/dashboard/layout.mustache"),
+                .embedInCode("Resources/dashboard/sessions.mustache"),
+                .embedInCode("Resources/dashboard/session.mustache"),
+                .embedInCode("Resources/dashboard/statistics.mustache"),
+                .embedInCode("Resources/dashboard/schedules.mustache"),
+                .embedInCode("Resources/dashboard/dashboard.js"),
+                .embedInCode("Resources/dashboard/dashboard.css"),
+            ]
         ),
         // The process wiring: worker and/or API under one service group, signals, metrics set-up
         // (what `baton start` runs, for applications that embed a worker).
@@ -74,6 +87,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        // A kit for applications' own tests: test databases, LISTEN-driven waits, one handler
+        // run without a worker, assertions on what was queued. No XCTest or swift-testing in it.
+        .target(
+            name: "BatonTesting",
+            dependencies: ["Baton", "BatonCore", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "BatonCLI",
@@ -98,7 +117,7 @@ let package = Package(
         .testTarget(
             name: "BatonTests",
             dependencies: [
-                "Baton", "BatonAPI", "BatonHost", "BatonCLI", "CLibPQ",
+                "Baton", "BatonAPI", "BatonHost", "BatonCLI", "BatonTesting", "CLibPQ",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

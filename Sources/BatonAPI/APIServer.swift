@@ -71,9 +71,11 @@ public struct APIServer: Sendable {
         var routes: [Route] = []
         let sessions = SessionRoutes(client: client, hub: hub, configuration: configuration)
         let tasks = TaskRoutes(client: client, configuration: configuration)
-        let system = SystemRoutes(client: client, registry: registry, hub: hub)
+        let access = AccessPolicy(fullToken: configuration.token, readToken: configuration.readToken)
+        let system = SystemRoutes(client: client, registry: registry, hub: hub, tokenRequired: !access.isOpen)
         let schedules = ScheduleRoutes(client: client, configuration: configuration)
         let watches = WatchRoutes(client: client)
+        let events = EventRoutes(hub: hub, configuration: configuration)
 
         // Every route is declared here once: the table below is what the OpenAPI test checks.
         let table: [(HTTPRequest.Method, String, @Sendable (Request, BasicRequestContext) async throws -> Response)] = [
@@ -92,6 +94,7 @@ public struct APIServer: Sendable {
             (.delete, "/api/schedules/{name}", schedules.remove),
             (.post, "/api/schedules/{name}/run-now", schedules.runNow),
             (.get, "/api/watches", watches.list),
+            (.get, "/api/events", events.changes),
             (.get, "/api/stats", system.stats),
             (.get, "/healthz", system.health),
             (.get, "/metrics", system.metrics),
@@ -105,7 +108,6 @@ public struct APIServer: Sendable {
         router.add(middleware: TracingMiddleware())
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware(routes: routes))
-        let access = AccessPolicy(fullToken: configuration.token, readToken: configuration.readToken)
         if !access.isOpen {
             router.add(middleware: AuthMiddleware(policy: access))
         }
@@ -114,6 +116,8 @@ public struct APIServer: Sendable {
             let template = path.replacingOccurrences(of: "{id}", with: ":id").replacingOccurrences(of: "{name}", with: ":name")
             router.on(RouterPath(template), method: method, use: handler)
         }
+        // The dashboard's other pages and its script and style: for browsers, not API operations.
+        for (path, handler) in Dashboard.routes { router.on(RouterPath(path), method: .get, use: handler) }
         return (router, routes)
     }
 }

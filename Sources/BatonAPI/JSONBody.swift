@@ -93,9 +93,10 @@ enum JSONBody {
         /// The value's JSON text as sent (nil when absent).
         func raw(_ name: String) -> String? { members[name].map(String.init) }
 
+        /// A whole number in `range`. As in JSON Schema, `5.0` and `5e0` are whole numbers too.
         func int(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
             guard let raw = members[name] else { return nil }
-            guard let value = Int(raw), range.contains(value) else {
+            guard let value = JSONBody.wholeNumber(raw), range.contains(value) else {
                 throw APIError.badParameter("field '\(name)' must be a whole number from \(range.lowerBound) to \(range.upperBound) (got \(raw.prefix(40)))")
             }
             return value
@@ -116,10 +117,59 @@ enum JSONBody {
                 throw APIError.badParameter("field '\(name)' must be a string (got \(raw.prefix(40)))")
             }
             let value = JSONText.unescape(raw.dropFirst().dropLast())
-            guard !value.isEmpty, value.count <= maxLength else {
+            // Counted in code points, as JSON Schema's maxLength and PostgreSQL's length() count.
+            guard !value.isEmpty, value.unicodeScalars.count <= maxLength else {
                 throw APIError.badParameter("field '\(name)' must have 1 to \(maxLength) characters")
             }
             return value
         }
+
+        /// A JSON value passed on as sent (`input`, `result`), refused when it holds a number
+        /// that could be stored but not read back: Baton reads numbers as `Decimal` or `Double`,
+        /// so a magnitude past 1.8e308 (or a nonzero one below 5e-324) would break every later
+        /// read of the session.
+        func storable(_ name: String) throws -> String? {
+            guard let raw = members[name] else { return nil }
+            guard (try? JSONDecoder().decode(JSONValue.self, from: Data(raw.utf8))) != nil else {
+                throw APIError.badParameter("field '\(name)' holds a number that a 64-bit float cannot hold (magnitude above 1.8e308, or nonzero below 5e-324); send it as a string")
+            }
+            return String(raw)
+        }
     }
+
+    /// The value of a JSON number text when it is a whole number that fits in `Int`
+    /// (`12`, `-3`, `12.0`, `1.2e1`); nil for a fraction, anything else, or over 18 digits.
+    static func wholeNumber(_ raw: Substring) -> Int? {
+        if let value = Int(raw) { return value }
+        var text = raw[...]
+        var negative = false
+        if text.first == "-" { negative = true; text = text.dropFirst() }
+        let mantissaEnd = text.firstIndex { $0 == "e" || $0 == "E" } ?? text.endIndex
+        var exponent = 0
+        if mantissaEnd < text.endIndex {
+            var exponentText = text[text.index(after: mantissaEnd)...]
+            if exponentText.first == "+" { exponentText = exponentText.dropFirst() }
+            guard let parsed = Int(exponentText), abs(parsed) < 1000 else { return nil }
+            exponent = parsed
+        }
+        let mantissa = text[..<mantissaEnd]
+        let parts = mantissa.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let integer = parts.first, !integer.isEmpty, integer.allSatisfy(\.isASCIIDigitCharacter) else { return nil }
+        let fraction = parts.count > 1 ? parts[1] : ""
+        guard fraction.allSatisfy(\.isASCIIDigitCharacter), parts.count == 1 || !fraction.isEmpty else { return nil }
+        // The digits with the point moved `exponent` places right; what falls after it must be 0s.
+        var digits = Array(integer + fraction)
+        var point = integer.count + exponent
+        if point < 0 { digits.insert(contentsOf: Array(repeating: "0", count: -point), at: 0); point = 0 }
+        if point > digits.count { digits += Array(repeating: "0", count: point - digits.count) }
+        guard digits[point...].allSatisfy({ $0 == "0" }) else { return nil }
+        let whole = digits[..<point].drop { $0 == "0" }
+        guard whole.count <= 18 else { return nil }
+        let value = Int(String(whole)) ?? 0
+        return negative ? -value : value
+    }
+}
+
+extension Character {
+    fileprivate var isASCIIDigitCharacter: Bool { isASCII && isNumber }
 }

@@ -1,4 +1,5 @@
 import Baton
+import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -10,6 +11,10 @@ import Synchronization
 /// A waiter registers before it reads the session and waits after, so a change committed
 /// between the read and the wait still wakes it. Notifications are hints: the waiter reads
 /// the session again and decides.
+///
+/// The same notifications also go into a numbered log of changed session ids
+/// (`SessionChangeLog`), which `GET /api/events` reads so that a list of sessions can follow
+/// every change through one long-poll; its waiters register under `anyChange`.
 final class ProgressHub: Service, Sendable {
     /// A registration for one session's next change.
     struct Ticket: Sendable, Hashable {
@@ -27,7 +32,12 @@ final class ProgressHub: Service, Sendable {
         var nextID = 0
         var listening = false
         var closed = false
+        var changes = SessionChangeLog(epoch: String(UUID().uuidString.prefix(8)).lowercased())
     }
+
+    /// The key to register under to be woken by a change of any session (no session id is
+    /// empty: ids have 1 to 200 characters).
+    static let anyChange = ""
 
     private let state = Mutex(State())
     private let listener: NotificationListener
@@ -50,15 +60,21 @@ final class ProgressHub: Service, Sendable {
                 switch event {
                 case .listening:
                     // Changes made while not listening were missed: let every waiter re-read.
-                    self.state.withLock { $0.listening = true }
+                    self.state.withLock {
+                        $0.listening = true
+                        $0.changes.recordEverything()
+                    }
                     self.fireAll()
                 case .lost:
                     self.state.withLock { $0.listening = false }
                 case .notification(let note):
                     if note.payload.isEmpty {
+                        self.state.withLock { $0.changes.recordEverything() }
                         self.fireAll()  // more than 100 sessions changed at once
                     } else {
-                        self.fire(sessions: note.payload.split(separator: ",").map(String.init))
+                        let sessions = note.payload.split(separator: ",").map(String.init)
+                        self.state.withLock { $0.changes.record(sessions) }
+                        self.fire(sessions: sessions + [Self.anyChange])
                     }
                 }
             }
@@ -72,7 +88,13 @@ final class ProgressHub: Service, Sendable {
         parked.forEach { $0.resume() }
     }
 
-    /// Registers interest in the next change of `sessionID`; call before reading the session.
+    /// What changed after `cursor` (nil: everything), and the cursor to send next time.
+    func changes(after cursor: SessionChangeLog.Cursor?) -> (cursor: String, answer: SessionChangeLog.Answer) {
+        state.withLock { ($0.changes.cursor, $0.changes.changes(after: cursor)) }
+    }
+
+    /// Registers interest in the next change of `sessionID` (`anyChange`: of any session); call
+    /// before reading the session.
     func register(_ sessionID: String) -> Ticket {
         state.withLock { state in
             let id = state.nextID

@@ -43,7 +43,7 @@ struct ScheduleRoutes: Sendable {
         }
         let spec: ScheduleSpec = every.map { .every($0) } ?? .cron(cron ?? "", timeZone: zone)
         let schedule = try await client.schedule(
-            name: name, spec, kind: kind, inputJSON: fields.raw("input"), phases: try fields.int("phases", in: 1...1000),
+            name: name, spec, kind: kind, inputJSON: try fields.storable("input"), phases: try fields.int("phases", in: 1...1000),
             autoPhases: try fields.bool("autoPhases"))
         var headers = HTTPFields()
         headers[.location] = "/api/schedules/" + SessionRoutes.pathEscaped(schedule.name)

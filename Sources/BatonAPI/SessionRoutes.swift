@@ -17,10 +17,17 @@ struct SessionRoutes: Sendable {
         guard let phases = try fields.int("phases", in: 1...1000) else {
             throw APIError.badParameter("field 'phases' is required: the number of phases, 1 to 1000")
         }
-        let session = try await client.createSession(
-            phases: phases, inputJSON: fields.raw("input") ?? "{}", id: try fields.string("id"),
-            kind: try fields.string("kind"), autoSteps: try fields.bool("autoSteps") ?? configuration.autoSteps,
-            autoPhases: try fields.bool("autoPhases") ?? configuration.autoPhases)
+        let session: Session
+        do {
+            session = try await client.createSession(
+                phases: phases, inputJSON: try fields.storable("input") ?? "{}", id: try fields.string("id"),
+                kind: try fields.string("kind"), autoSteps: try fields.bool("autoSteps") ?? configuration.autoSteps,
+                autoPhases: try fields.bool("autoPhases") ?? configuration.autoPhases)
+        } catch BatonError.wrongState(let message) {
+            // baton.create_session raises BT409 for one thing only: the id is taken. That is a
+            // clash with another resource (409 conflict), not a session in the wrong state.
+            throw APIError(.conflict, "conflict", message + "; choose another id, or omit it to get a generated one")
+        }
         var headers = HTTPFields()
         headers[.location] = "/api/sessions/" + Self.pathEscaped(session.id)
         return try JSONBody.response(.created, session, headers: headers)
@@ -49,9 +56,21 @@ struct SessionRoutes: Sendable {
             }
             limit = parsed
         }
+        var after: String?
+        if let text = query["cursor"] {
+            guard let cursor = SessionCursor(text: String(text)) else {
+                throw APIError.badParameter("the cursor is not one this server issued (a nextCursor is microseconds, '-', the id's UTF-8 in hex; got '\(text.prefix(40))'); start again without it")
+            }
+            after = cursor.clientCursor
+        }
         let page = try await client.listSessions(
-            status: status, kind: query["kind"].map(String.init), limit: limit, after: query["cursor"].map(String.init))
-        return try JSONBody.response(.ok, Page(sessions: page.sessions, nextCursor: page.nextCursor))
+            status: status, kind: query["kind"].map(String.init), limit: limit, after: after)
+        return try JSONBody.response(.ok, Page(sessions: page.sessions, nextCursor: try page.nextCursor.map { cursor in
+            guard let next = SessionCursor(clientCursor: cursor) else {
+                throw APIError(.internalServerError, "internal", "the server could not write the next page's cursor; the error is in its log")
+            }
+            return next.text
+        }))
     }
 
     func show(_ request: Request, _ context: some RequestContext) async throws -> Response {
@@ -117,9 +136,15 @@ struct SessionRoutes: Sendable {
         return try JSONBody.response(.ok, progress, headers: headers)
     }
 
+    /// The optional body is the review: `note`, `payload` (any storable JSON) and `reviewer`
+    /// (default `api`), kept in the session's history and handed to the next steps.
     func proceed(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        try await Self.requireNoBody(request, limit: configuration.maxBodyBytes)
-        return try JSONBody.response(.ok, try await client.proceed(try Self.id(context)))
+        let fields = try JSONBody.object(try await JSONBody.text(of: request, limit: configuration.maxBodyBytes),
+                                         allowed: ["note", "payload", "reviewer"])
+        let session = try await client.proceed(
+            try Self.id(context), note: try fields.string("note", maxLength: 10_000),
+            payloadJSON: try fields.storable("payload"), reviewer: try fields.string("reviewer") ?? "api")
+        return try JSONBody.response(.ok, session)
     }
 
     func retry(_ request: Request, _ context: some RequestContext) async throws -> Response {

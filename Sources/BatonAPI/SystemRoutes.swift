@@ -8,6 +8,24 @@ struct SystemRoutes: Sendable {
     let client: BatonClient
     let registry: PrometheusCollectorRegistry
     let hub: ProgressHub
+    /// The API document as this server applies it (see `document(tokenRequired:)`).
+    let openAPIJSON: String
+
+    init(client: BatonClient, registry: PrometheusCollectorRegistry, hub: ProgressHub, tokenRequired: Bool) {
+        self.client = client
+        self.registry = registry
+        self.hub = hub
+        self.openAPIJSON = Self.document(tokenRequired: tokenRequired)
+    }
+
+    /// `Resources/openapi.json` states the rules of a server with BATON_API_TOKEN set: every
+    /// operation under /api needs a bearer token. A server without a token needs none, and its
+    /// document says so (`"security": []`), so that a client or a test tool driven by the served
+    /// document sees the rules of the server it talks to.
+    static func document(tokenRequired: Bool) -> String {
+        guard !tokenRequired else { return OpenAPIDocument.json }
+        return OpenAPIDocument.json.replacingOccurrences(of: #""security": [{"bearer": []}]"#, with: #""security": []"#)
+    }
 
     struct Health: Encodable {
         var status = "ok"
@@ -64,13 +82,11 @@ struct SystemRoutes: Sendable {
     }
 
     func openAPI(_ request: Request, _ context: some RequestContext) -> Response {
-        JSONBody.response(.ok, OpenAPIDocument.json)
+        JSONBody.response(.ok, openAPIJSON)
     }
 
+    /// The dashboard's list of sessions; its other pages are `Dashboard.routes`.
     func dashboard(_ request: Request, _ context: some RequestContext) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "text/html; charset=utf-8"
-        headers[.contentSecurityPolicy] = "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: Dashboard.html)))
+        Dashboard.sessionsPage(request)
     }
 }

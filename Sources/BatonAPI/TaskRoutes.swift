@@ -9,7 +9,7 @@ struct TaskRoutes: Sendable {
     func complete(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let id = try Self.taskID(context)
         let fields = try JSONBody.object(try await JSONBody.text(of: request, limit: configuration.maxBodyBytes), allowed: ["result"])
-        guard let result = fields.raw("result") else {
+        guard let result = try fields.storable("result") else {
             throw APIError.badParameter("field 'result' is required: the step's result, any JSON value")
         }
         return try JSONBody.response(.ok, try await client.completeTask(id, resultJSON: result))

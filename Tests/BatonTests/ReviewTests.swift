@@ -103,6 +103,32 @@ struct ReviewTests {
         }
     }
 
+    @Test("POST proceed-next-phase takes the review as its body; the detail lists it; a bad review is refused and changes nothing")
+    func api() async throws {
+        let db = try await TestDatabase.create()
+        try await withWorker(db) {
+            let id = try await db.createSession(phases: 2)
+            try await db.awaitStatus(id, .awaitingProceed)
+            try await withAPI(db) { http, _ in
+                let path = "/api/sessions/\(id)/proceed-next-phase"
+                let unknown = try await http.post(path, #"{"comment": "x"}"#)
+                #expect(unknown.status == 400 && unknown.errorCode == "unknown_field", "\(unknown.body)")
+                let long = try await http.post(path, "{\"note\": \"\(String(repeating: "n", count: 10_001))\"}")
+                #expect(long.status == 400 && long.errorCode == "bad_parameter", "\(long.body)")
+                #expect(try await db.client.sessionDetail(id).reviews.isEmpty)
+
+                let proceeded = try await http.post(path, #"{"note": "fine", "payload": {"go": true}}"#)
+                #expect(proceeded.status == 200, "\(proceeded.body)")
+                try await db.awaitStatus(id, .completed)
+                let detail = try await http.get("/api/sessions/\(id)")
+                try expectMatchesSchema(detail, "GET", "/api/sessions/{id}")
+                let reviews = detail.object["reviews"] as? [[String: Any]] ?? []
+                #expect(reviews.count == 1 && reviews.first?["reviewer"] as? String == "api" && reviews.first?["note"] as? String == "fine",
+                        "\(detail.body)")
+            }
+        }
+    }
+
     @Test("baton advance --note --input --reviewer records the review, session show lists it, and advancing a finished session says why not")
     func cli() async throws {
         let db = try await TestDatabase.create()

@@ -54,6 +54,13 @@ baton_ensure_node() {
     baton_apt_install nodejs
 }
 
+# Installs Debian's Chromium and its WebDriver when missing (the dashboard's browser tests and
+# scripts/screenshots drive it headless through Selenium).
+baton_ensure_chromium() {
+    command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && return 0
+    baton_apt_install chromium chromium-driver
+}
+
 # Creates (does not start) a throwaway cluster in DIR, owned by postgres when we are root,
 # to listen on 127.0.0.1:PORT, and writes DIR/ctl, a script that starts and stops it:
 #   DIR/ctl start | stop | restart | kill

@@ -1,6 +1,6 @@
 import Baton
+import BatonTesting
 import Foundation
-import Logging
 import Testing
 
 /// Where the test script's PostgreSQL is (scripts/test sets these).
@@ -77,28 +77,22 @@ final class TestDatabase: Sendable {
     /// The environment a `baton` process needs for this database.
     var environment: [String: String] { ["DATABASE_URL": url, "DIRECT_URL": directURL] }
 
-    /// Creates an empty database; `migrated` applies Baton's schema. `faultCluster` puts it on
-    /// the cluster that outage tests stop and start.
+    /// Creates an empty database (BatonTesting's throwaway database); `migrated` applies
+    /// Baton's schema. `faultCluster` puts it on the cluster that outage tests stop and start.
     static func create(migrated: Bool = true, route: DatabaseRoute = .direct, faultCluster: Bool = false) async throws -> TestDatabase {
         let adminURL = faultCluster ? try TestEnvironment.faultAdminURL : try TestEnvironment.adminURL
-        let admin = DatabaseConnection(settings: try ConnectionSettings(adminURL), label: "admin", preparedStatements: false)
-        let name = "baton_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
-        try await admin.query("CREATE DATABASE \(name)")
-        await admin.close()
-        guard adminURL.hasSuffix("/postgres") else { throw TestFailure("the admin URL must end in /postgres") }
-        let direct = String(adminURL.dropLast("postgres".count) + name)
-        var url = direct
+        var poolURL: (@Sendable (String) throws -> String)?
         if route == .pgbouncer {
-            url = direct.replacingOccurrences(of: ":\(TestEnvironment.port)/", with: ":\(try TestEnvironment.poolerPort)/")
-            guard url != direct else { throw TestFailure("cannot route \(direct) through PgBouncer") }
+            let port = TestEnvironment.port
+            let poolerPort = try TestEnvironment.poolerPort
+            poolURL = { direct in
+                let pooled = direct.replacingOccurrences(of: ":\(port)/", with: ":\(poolerPort)/")
+                guard pooled != direct else { throw TestFailure("cannot route \(direct) through PgBouncer") }
+                return pooled
+            }
         }
-        let db = try TestDatabase(name: name, url: url, directURL: direct)
-        if migrated {
-            let connection = DatabaseConnection(settings: db.directSettings, label: "migrate", preparedStatements: false)
-            _ = try await Migrator(logger: Logger(label: "test")).migrate(connection)
-            await connection.close()
-        }
-        return db
+        let kit = try await BatonTestDatabase.throwaway(adminURL: adminURL, migrate: migrated, poolURL: poolURL)
+        return try TestDatabase(name: kit.name, url: kit.url, directURL: kit.directURL)
     }
 
     @discardableResult
@@ -130,15 +124,12 @@ final class TestDatabase: Sendable {
         }
     }
 
-    /// Waits for the session to reach `status`; fails early if it reaches another final state.
+    /// Waits for the session to reach `status`, driven by LISTEN (BatonTesting's
+    /// `StatusWaiter`); fails early if it reaches another settled state (COMPLETED, FAILED,
+    /// CANCELLED), naming the statuses it saw and the session's steps.
     func awaitStatus(_ sessionID: String, _ status: SessionStatus, timeout: Double = 60) async throws {
-        try await awaitCondition("session \(sessionID) to be \(status.rawValue)", timeout: timeout) {
-            let current = try await self.status(sessionID)
-            if current != status.rawValue, let current, ["COMPLETED", "FAILED", "CANCELLED"].contains(current) {
-                throw TestFailure("session \(sessionID) became \(current) while waiting for \(status.rawValue)")
-            }
-            return current == status.rawValue
-        }
+        try await StatusWaiter(settings: directSettings)
+            .waitForStatus(sessionID, status, timeout: .milliseconds(Int(timeout * 1000)))
     }
 
     /// Creates a session through the SQL API (as any client would); returns its id.
