@@ -7,10 +7,17 @@ struct StepRunner: Sendable {
     var handlers: HandlerRegistry
     var timeoutMs: Int
     var policy: RetryPolicy
+    /// Where the step spans go; nil: no tracer, no spans.
+    var tracer: (any Tracer)? = BatonSpans.activeTracer()
 
     /// Runs the step inside a `baton.step` span (see `BatonSpans`), which the handler inherits.
     func run(_ claimed: ClaimedStep) async -> StepOutcome {
-        await withSpan(BatonSpans.step, ofKind: .consumer) { span in
+        guard let tracer else { return await runHandler(claimed) }
+        return await traced(tracer, claimed)
+    }
+
+    private func traced<T: Tracer>(_ tracer: T, _ claimed: ClaimedStep) async -> StepOutcome {
+        await tracer.withSpan(BatonSpans.step, ofKind: .consumer) { span in
             span.setStepAttributes(claimed.context)
             let outcome = await runHandler(claimed)
             span.record(outcome.result)

@@ -10,6 +10,8 @@ struct WorkerLoop: Sendable {
     var database: any WorkerDatabase
     var metrics: WorkerMetrics
     var logger: Logger
+    /// Where the database calls' spans go; nil: no tracer, no spans.
+    var tracer: (any Tracer)? = BatonSpans.activeTracer()
 
     /// One attempt of one task: a task may run again under a newer attempt while an older,
     /// stopped one has not returned yet.
@@ -88,7 +90,13 @@ struct WorkerLoop: Sendable {
         case .giveBack: name = BatonSpans.giveBack
         case .heartbeat: return await perform(call)
         }
-        return await withSpan(name, ofKind: .client) { span in
+        guard let tracer else { return await perform(call) }
+        return await traced(tracer, name, call)
+    }
+
+    private func traced<T: Tracer>(_ tracer: T, _ name: String, _ call: WorkerMachine.Call) async
+        -> (WorkerMachine.Event, DatabaseError?) {
+        await tracer.withSpan(name, ofKind: .client) { span in
             span.setCallAttributes(call)
             let (event, error) = await perform(call)
             span.record(event, error)
