@@ -2,6 +2,7 @@ import ArgumentParser
 import Baton
 import BatonAPI
 import Foundation
+import Logging
 
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,7 +17,14 @@ struct DevCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let postgres = LocalPostgres(directory: URL(fileURLWithPath: dir).standardizedFileURL, port: port)
+            var directory = URL(fileURLWithPath: dir).standardizedFileURL
+            if !(await LocalPostgres.postgresCanEnter(directory)) {
+                let fallback = URL(fileURLWithPath: "/var/tmp/baton-dev-\(Self.fingerprint(directory.path))")
+                say("the postgres user, which runs the server, cannot enter \(directory.path) (a parent folder is "
+                    + "closed to other users), so the cluster lives in \(fallback.path); --dir picks another folder")
+                directory = fallback
+            }
+            let postgres = LocalPostgres(directory: directory, port: port)
             try await postgres.start()
             do {
                 try await serveDev(postgres)
@@ -49,7 +57,10 @@ struct DevCommand: AsyncParsableCommand {
             }
             await admin.close()
             let connection = DatabaseConnection(settings: try ConnectionSettings(postgres.url), label: "dev", preparedStatements: false)
-            let report = try await Migrator().migrate(connection)
+            // The banner says how many migrations were new; a first start lists no 80 file names.
+            var quiet = Logger(label: "baton.migrate")
+            quiet.logLevel = .warning
+            let report = try await Migrator(logger: quiet).migrate(connection)
             await connection.close()
             say("""
 
@@ -69,6 +80,13 @@ struct DevCommand: AsyncParsableCommand {
 
                 """)
         }
+    }
+
+    /// A short, stable name for a folder path (FNV-1a), so each checkout keeps its own cluster.
+    static func fingerprint(_ path: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return String(hash, radix: 16)
     }
 
     /// This binary's absolute path, for the banner's alias: nothing puts `baton` on the PATH.

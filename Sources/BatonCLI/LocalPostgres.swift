@@ -35,6 +35,18 @@ struct LocalPostgres {
         throw CLIError.usage("PostgreSQL server programs (initdb, pg_ctl) were not found; install them with `apt-get install -y postgresql` (scripts/dev does)")
     }
 
+    /// False when run as root and the `postgres` OS user, which runs the server, cannot enter
+    /// `directory` (created first): a parent folder closed to other users, such as root's
+    /// home or a `mktemp -d` folder, makes initdb fail with "Permission denied".
+    static func postgresCanEnter(_ directory: URL) async -> Bool {
+        guard getuid() == 0 else { return true }
+        guard (try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)) != nil else { return false }
+        let argv = ["/usr/sbin/runuser", "-u", "postgres", "--", "/usr/bin/test", "-x", directory.path]
+        let probe = NSTemporaryDirectory() + "baton-dev-probe-\(getpid()).out"
+        defer { try? FileManager.default.removeItem(atPath: probe) }
+        return (try? await ProgramRunner.run(argv, outputPath: probe))?.0 == 0
+    }
+
     /// Creates the cluster if needed and starts it if it is not running.
     func start() async throws {
         let fm = FileManager.default

@@ -116,14 +116,16 @@ struct ListSessions: AsyncParsableCommand {
 
 struct ProgressCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "progress", abstract: "Where a session is; with --watch, every change until it ends.")
+        commandName: "progress", abstract: "Where a session is; with --watch, every change until it waits or ends.")
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "The session id.") var id: String
-    @Flag(help: """
-        Follow the session: print its progress at every change (woken by the database's notifications,         no polling) until it is COMPLETED (exit 0), FAILED or CANCELLED (exit 1). It waits at gates for         `baton advance` from elsewhere.
-        """)
+    @Flag(help: ArgumentHelp(
+        "Follow the session: print its progress at every change (woken by the database's notifications, no polling) "
+        + "until it waits at a gate or is COMPLETED (exit 0), or is FAILED or CANCELLED (exit 1)."))
     var watch = false
+    @Flag(name: .customLong("through-gates"), help: "With --watch: keep following at a gate, until someone advances it.")
+    var throughGates = false
 
     func run() async throws {
         try await reportingErrors {
@@ -134,7 +136,7 @@ struct ProgressCommand: AsyncParsableCommand {
                 return
             }
             let last = try await follow(client)
-            if last.status != .completed {
+            if last.status == .failed || last.status == .cancelled {
                 throw ExitCode(1)
             }
         }
@@ -169,6 +171,7 @@ struct ProgressCommand: AsyncParsableCommand {
                 fflush(nil)  // each change as it happens, also into a pipe or a file
             }
             if progress.status.isTerminal || progress.status == .failed { return progress }
+            if progress.status == .awaitingProceed && !throughGates { return progress }
         }
         throw CancellationError()
     }
@@ -188,7 +191,7 @@ struct AdvanceCommand: AsyncParsableCommand {
         commandName: "advance",
         abstract: "Move a session waiting at the gate (AWAITING_PROCEED) into its next step, with an optional review.",
         discussion: """
-            The review (who, when, --note, --input) is kept in the session's history (`baton session show`)             and handed to the next steps in their document as `review`.
+            The review (who, when, --note, --input) is kept in the session's history (`baton session show`) and handed to the next steps in their document as `review`.
             """)
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: OutputOptions

@@ -64,6 +64,22 @@ import Testing
         #expect(!second.output.contains("creating a PostgreSQL cluster"), "the cluster was reused")
     }
 
+    @Test("as root, a folder the postgres user cannot enter moves the cluster to /var/tmp and says so", .enabled(if: getuid() == 0))
+    func closedFolderFallsBack() async throws {
+        let closed = NSTemporaryDirectory() + "baton-closed-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: closed, withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(atPath: closed) }
+        let dev = try BatonProcess(["dev", "--dir", closed + "/.baton", "--port", String(try freePort()), "--api-port", "0"],
+                                   environment: ["BATON_LOG_LEVEL": "warning"])
+        try await waitForOutput(dev, "(OpenAPI: ")
+        dev.kill(SIGINT)
+        #expect(await dev.waitForExit() == 0, "\(dev.output)")
+        let moved = try #require(dev.output.firstMatch(of: /cluster lives in (\/var\/tmp\/baton-dev-[0-9a-f]+)/)?.1, "\(dev.output)")
+        #expect(dev.output.contains("cannot enter \(closed)/.baton"), "\(dev.output)")
+        try? FileManager.default.removeItem(atPath: String(moved))
+    }
+
     /// Waits for a line in a process's output (the process announces readiness on stdout).
     func waitForOutput(_ process: BatonProcess, _ text: String) async throws {
         let deadline = Date().addingTimeInterval(120)

@@ -150,13 +150,16 @@ struct ReviewTests {
         }
     }
 
-    @Test("baton progress --watch prints each change, waits at the gate for an advance from elsewhere, and ends with the session")
+    @Test("baton progress --watch prints each change and ends at a gate; --through-gates waits there for an advance from elsewhere and ends with the session")
     func watchProgress() async throws {
         let db = try await TestDatabase.create()
         try await withWorker(db) {
             let id = try await db.createSession(phases: 2)
             try await db.awaitStatus(id, .awaitingProceed)
-            let watch = try BatonProcess(["progress", "--watch", id], environment: db.environment)
+            // At the gate --watch ends (exit 0); --through-gates keeps following.
+            let atGate = try await runBaton(["progress", "--watch", id], environment: db.environment)
+            #expect(atGate.status == 0 && atGate.output.contains("AWAITING_PROCEED"), "\(atGate.output)")
+            let watch = try BatonProcess(["progress", "--watch", "--through-gates", id], environment: db.environment)
             defer { watch.kill() }
             try await watch.awaitOutput("AWAITING_PROCEED")
             _ = try await db.client.proceed(id)
