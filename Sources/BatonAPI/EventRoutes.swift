@@ -32,15 +32,7 @@ struct EventRoutes: Sendable {
             }
             since = cursor
         }
-        var waitSeconds = 0.0
-        if let text = query["wait"] {
-            guard let seconds = Double(text), seconds.isFinite, seconds >= 0, seconds <= configuration.maxWaitSeconds else {
-                throw APIError.badParameter("wait must be a number of seconds from 0 to \(Int(configuration.maxWaitSeconds)) (got '\(text)')")
-            }
-            waitSeconds = seconds
-        }
-
-        let deadline = ContinuousClock.now + .milliseconds(Int64(waitSeconds * 1000))
+        let deadline = try SessionRoutes.waitDeadline(query, maxSeconds: configuration.maxWaitSeconds)
         var answer: (cursor: String, answer: SessionChangeLog.Answer)
         while true {
             // Register first: a change recorded after the read still wakes this request.

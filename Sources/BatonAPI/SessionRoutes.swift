@@ -92,15 +92,7 @@ struct SessionRoutes: Sendable {
         }
         let conditional = request.headers[.ifNoneMatch].map(Self.versions(inETags:))
         if seen == nil, let versions = conditional, versions.count == 1 { seen = versions.first }
-        var waitSeconds = 0.0
-        if let text = query["wait"] {
-            guard let seconds = Double(text), seconds.isFinite, seconds >= 0, seconds <= configuration.maxWaitSeconds else {
-                throw APIError.badParameter("wait must be a number of seconds from 0 to \(Int(configuration.maxWaitSeconds)) (got '\(text)')")
-            }
-            waitSeconds = seconds
-        }
-
-        let deadline = ContinuousClock.now + .milliseconds(Int64(waitSeconds * 1000))
+        let deadline = try Self.waitDeadline(query, maxSeconds: configuration.maxWaitSeconds)
         var progress: SessionProgress
         while true {
             // Register first: a change committed after the read still wakes this request.
@@ -170,6 +162,18 @@ struct SessionRoutes: Sendable {
     /// Actions take no fields; a body, if any, must be an empty JSON object.
     static func requireNoBody(_ request: Request, limit: Int) async throws {
         _ = try JSONBody.object(try await JSONBody.text(of: request, limit: limit), allowed: [])
+    }
+
+    /// When a long-poll gives up: now plus the `wait` query parameter (0 to `maxSeconds`, 0 if absent).
+    static func waitDeadline(_ query: Parameters, maxSeconds: Double) throws -> ContinuousClock.Instant {
+        var waitSeconds = 0.0
+        if let text = query["wait"] {
+            guard let seconds = Double(text), seconds.isFinite, seconds >= 0, seconds <= maxSeconds else {
+                throw APIError.badParameter("wait must be a number of seconds from 0 to \(Int(maxSeconds)) (got '\(text)')")
+            }
+            waitSeconds = seconds
+        }
+        return ContinuousClock.now + .milliseconds(Int64(waitSeconds * 1000))
     }
 
     static func refuseUnknown(_ query: Parameters, allowed: Set<String>) throws {

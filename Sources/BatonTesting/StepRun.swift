@@ -1,6 +1,5 @@
 import Baton
 import Foundation
-import Synchronization
 
 /// What became of one handler run, classified the way a worker classifies it
 /// (Sources/Baton/Worker/StepRunner.swift), so a test sees what the worker would record.
@@ -52,35 +51,23 @@ public enum HandlerOutcome: Sendable, Hashable, CustomStringConvertible {
 /// would record. The handler runs as the worker runs it: in its own task, cancelled when
 /// `timeout` passes (and this returns then even if the handler ignores cancellation).
 public func runStep(_ handler: any StepHandler, _ context: StepContext, timeout: Duration = .seconds(60)) async -> HandlerOutcome {
-    let outcome = FirstOutcome()
-    let task = Task { outcome.offer(.finished(await Result { try await handler.run(context) })) }
-    // The timeout is a timer that ends the race; it does nothing once the handler finished.
-    let timer = Task {
-        try await Task.sleep(for: timeout)  // allowed: the handler's deadline, not a synchronisation
-        outcome.offer(.stopped)
-    }
-    let raced = await withTaskCancellationHandler {
-        await withCheckedContinuation { outcome.await($0) }
-    } onCancel: {
-        outcome.offer(.stopped)
-    }
-    timer.cancel()
-    task.cancel()
+    let timeoutMs = max(1, Int(timeout / .milliseconds(1)))
+    let raced = await StepRunner.raceHandler(timeoutMs: timeoutMs) { try await handler.run(context) }
     switch raced {
-    case .finished(.success(let json)):
+    case .success(let json):
         do {
             try JSONText.validate(json)
             return .succeeded(json: json)
         } catch {
             return .failed(message: "the handler returned text that is not storable JSON (\(error))", permanent: false)
         }
-    case .finished(.failure(let deferral as StepDeferred)):
+    case .failure(let deferral as StepDeferred):
         return .deferred(reason: deferral.reason)
-    case .finished(.failure(let failure as StepFailure)):
+    case .failure(let failure as StepFailure):
         return .failed(message: failure.message, permanent: failure.permanent)
-    case .finished(.failure(let error)):
+    case .failure(let error):
         return .failed(message: "the handler threw: \(error)", permanent: false)
-    case .stopped:
+    case nil:
         // The deadline passed, or the test itself was cancelled.
         return .timedOut(timeout)
     }
@@ -91,59 +78,4 @@ public func runStep(_ handler: any StepHandler, _ context: StepContext, timeout:
 /// `baton session show`). Throws a `BatonTestingError` when the document cannot be read.
 public func runStep(_ handler: any StepHandler, document: String, timeout: Duration = .seconds(60)) async throws -> HandlerOutcome {
     await runStep(handler, try StepContext(document: document), timeout: timeout)
-}
-
-/// The first value offered, handed to the one waiter whether it came before or after the wait.
-private final class FirstOutcome: Sendable {
-    enum Value: Sendable {
-        case finished(Result<String, any Error>)
-        /// The deadline passed or the caller was cancelled.
-        case stopped
-    }
-    private enum State {
-        case empty
-        case waiting(CheckedContinuation<Value, Never>)
-        case offered(Value)
-        case done
-    }
-
-    private let state = Mutex<State>(.empty)
-
-    func offer(_ value: Value) {
-        let waiter: CheckedContinuation<Value, Never>? = state.withLock { state in
-            switch state {
-            case .empty:
-                state = .offered(value)
-                return nil
-            case .waiting(let continuation):
-                state = .done
-                return continuation
-            case .offered, .done:
-                return nil
-            }
-        }
-        waiter?.resume(returning: value)
-    }
-
-    func await(_ continuation: CheckedContinuation<Value, Never>) {
-        let ready: Value? = state.withLock { state in
-            switch state {
-            case .offered(let value):
-                state = .done
-                return value
-            case .empty:
-                state = .waiting(continuation)
-                return nil
-            case .waiting, .done:
-                preconditionFailure("FirstOutcome is awaited once")
-            }
-        }
-        if let ready { continuation.resume(returning: ready) }
-    }
-}
-
-extension Result where Failure == any Error {
-    fileprivate init(_ body: () async throws -> Success) async {
-        do { self = .success(try await body()) } catch { self = .failure(error) }
-    }
 }

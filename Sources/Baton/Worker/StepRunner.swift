@@ -3,7 +3,7 @@ import Tracing
 
 /// Runs one claimed step through its handler under the step timeout, and turns what happened
 /// into an outcome for the commit: a result, or a failure with the retry policy's verdict.
-struct StepRunner: Sendable {
+package struct StepRunner: Sendable {
     var handlers: HandlerRegistry
     var timeoutMs: Int
     var policy: RetryPolicy
@@ -94,6 +94,13 @@ extension Span {
 }
 
 extension StepRunner {
+    /// `race` on the process's shared deadlines, for BatonTesting's `runStep`, which runs a
+    /// handler as the worker does.
+    package static func raceHandler(timeoutMs: Int, _ body: @escaping @Sendable () async throws -> String) async
+        -> Result<String, any Error>? {
+        await race(timeoutMs: timeoutMs, deadlines: .shared, body)
+    }
+
     /// The handler's result, or nil when `timeoutMs` pass first or the caller is cancelled.
     /// The handler is cancelled then (a command handler kills its process group), and the
     /// race returns at once even if a Swift handler ignores cancellation: a task group would
