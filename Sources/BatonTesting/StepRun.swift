@@ -52,24 +52,12 @@ public enum HandlerOutcome: Sendable, Hashable, CustomStringConvertible {
 /// `timeout` passes (and this returns then even if the handler ignores cancellation).
 public func runStep(_ handler: any StepHandler, _ context: StepContext, timeout: Duration = .seconds(60)) async -> HandlerOutcome {
     let timeoutMs = max(1, Int(timeout / .milliseconds(1)))
-    let raced = await StepRunner.raceHandler(timeoutMs: timeoutMs) { try await handler.run(context) }
-    switch raced {
-    case .success(let json):
-        do {
-            try JSONText.validate(json)
-            return .succeeded(json: json)
-        } catch {
-            return .failed(message: "the handler returned text that is not storable JSON (\(error))", permanent: false)
-        }
-    case .failure(let deferral as StepDeferred):
-        return .deferred(reason: deferral.reason)
-    case .failure(let failure as StepFailure):
-        return .failed(message: failure.message, permanent: failure.permanent)
-    case .failure(let error):
-        return .failed(message: "the handler threw: \(error)", permanent: false)
-    case nil:
-        // The deadline passed, or the test itself was cancelled.
-        return .timedOut(timeout)
+    switch await StepRunner.run(handler, context, timeoutMs: timeoutMs) {
+    case .succeeded(let json): return .succeeded(json: json)
+    case .failed(let message, let permanent): return .failed(message: message, permanent: permanent)
+    case .deferred(let reason): return .deferred(reason: reason)
+    // The deadline passed, or the test itself was cancelled.
+    case .stopped: return .timedOut(timeout)
     }
 }
 

@@ -132,15 +132,11 @@ struct APIPropertyTests {
 /// `SessionCursor` without a server.
 @Suite("Session cursor")
 struct SessionCursorTests {
-    @Test("the API's cursor and the client's translate both ways, at any time and for any id")
+    @Test("a cursor's text reads back as the same position, at any time and for any id, and matches the documented pattern")
     func roundTrip() throws {
-        for (time, micros) in [("1970-01-01T00:00:00.000000Z", Int64(0)), ("2000-02-29T23:59:59.999999Z", Int64(951_868_799_999_999)),
-                               ("2026-12-03T06:36:26.888066Z", Int64(1_796_279_786_888_066))] {
+        for micros in [Int64(0), 951_868_799_999_999, 1_796_279_786_888_066, 9_999_999_999_999_999] {
             for id in ["a", "dup", "ключ|x", "🙂 space/slash", String(repeating: "z", count: 200)] {
-                let client = Data("\(time)|\(id)".utf8).base64EncodedString()
-                let cursor = try #require(SessionCursor(clientCursor: client))
-                #expect(cursor == SessionCursor(microseconds: micros, id: id))
-                #expect(cursor.clientCursor == client)
+                let cursor = SessionCursor(microseconds: micros, id: id)
                 #expect(SessionCursor(text: cursor.text) == cursor)
                 #expect(cursor.text.range(of: SessionCursor.pattern, options: .regularExpression) != nil, "\(cursor.text)")
             }

@@ -70,6 +70,12 @@ import Testing
             let page = try await db.client.listSessions(limit: 2, after: cursor)
             seen += page.sessions.map(\.id)
             cursor = page.nextCursor
+            // The cursor names the page's last session: its created_at in microseconds and its id.
+            if let next = cursor, let last = page.sessions.last {
+                let micros = try await db.query(
+                    "SELECT (extract(epoch FROM created_at) * 1000000)::bigint AS us FROM baton.sessions WHERE id = $1", [last.id])
+                #expect(SessionCursor(text: next) == SessionCursor(microseconds: try micros.records[0].int64("us"), id: last.id))
+            }
         } while cursor != nil
         #expect(seen.sorted() == ["s0", "s1", "s2", "s3", "s4"])
         #expect(Set(seen).count == 5, "no session twice")

@@ -140,38 +140,32 @@ public struct BatonClient: Sendable {
         return SessionDetail(session: decoded, progress: decoded.progress, steps: stepRecords, reviews: reviewRecords)
     }
 
-    /// A page of sessions, newest first. Pass the previous page's `nextCursor` to continue.
+    /// A page of sessions, newest first. Pass the previous page's `nextCursor` (a
+    /// `SessionCursor`'s text) to continue.
     public func listSessions(status: SessionStatus? = nil, kind: String? = nil, limit: Int = 50,
                              after cursor: String? = nil) async throws -> (sessions: [Session], nextCursor: String?) {
-        let foreignCursor = BatonError.badInput("the cursor is not one this server issued; start again without it")
-        var cursorTime: String?
-        var cursorID: String?
+        var position: SessionCursor?
         if let cursor {
-            guard let decoded = Data(base64Encoded: cursor).flatMap({ String(data: $0, encoding: .utf8) }),
-                  let split = decoded.firstIndex(of: "|") else {
-                throw foreignCursor
+            guard let parsed = SessionCursor(text: cursor) else {
+                throw BatonError.badInput("the cursor is not one this server issued (a nextCursor is microseconds, '-', "
+                                          + "the id's UTF-8 in hex; got '\(cursor.prefix(40))'); start again without it")
             }
-            cursorTime = String(decoded[..<split])
-            cursorID = String(decoded[decoded.index(after: split)...])
+            position = parsed
         }
         let bounded = min(max(limit, 1), 1000)
         let result: QueryResult
         do {
             result = try await pool.query(SessionQueries.list, [
-                status?.rawValue, kind, cursorTime, cursorID, String(bounded),
+                status?.rawValue, kind, position.map { String($0.microseconds) }, position?.id, String(bounded),
             ])
-        } catch let error as DatabaseError
-                    where cursor != nil && error.sqlState?.hasPrefix("22") == true && error.sqlState != "22021" {
-            // A cursor that decodes, but whose time PostgreSQL cannot read (22007, 22008, ...):
-            // not one this server wrote.
-            throw foreignCursor
         } catch {
             throw BatonError.from(error)
         }
         let sessions = try result.records.map(Self.decodeSession)
-        let next = sessions.count == bounded ? sessions.last.map {
-            Data("\($0.createdAt)|\($0.id)".utf8).base64EncodedString()
-        } : nil
+        var next: String?
+        if sessions.count == bounded, let last = result.records.last {
+            next = SessionCursor(microseconds: try last.int64("created_us"), id: try last.string("id")).text
+        }
         return (sessions, next)
     }
 

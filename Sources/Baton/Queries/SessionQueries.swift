@@ -22,11 +22,13 @@ enum SessionQueries {
     static let completeTask = "SELECT \(sessionColumns) FROM baton.complete_task($1::bigint, $2::jsonb) s"
     static let failTask = "SELECT \(sessionColumns) FROM baton.fail_task($1::bigint, $2) s"
     static let get = "SELECT \(sessionColumns) FROM baton.sessions s WHERE s.id = $1"
-    /// Newest first; `$3`/`$4` are the cursor (created_at, id) of the last row of the previous page.
+    /// Newest first; `$3`/`$4` are the cursor (created_at in microseconds since 1970, id) of the
+    /// last row of the previous page, and `created_us` is that position of each row.
     static let list = """
-        SELECT \(sessionColumns) FROM baton.sessions s
+        SELECT \(sessionColumns), (extract(epoch FROM s.created_at) * 1000000)::bigint AS created_us
+        FROM baton.sessions s
         WHERE ($1::text IS NULL OR s.status = $1) AND ($2::text IS NULL OR s.kind = $2)
-          AND ($4::text IS NULL OR (s.created_at, s.id) < ($3::timestamptz, $4))
+          AND ($4::text IS NULL OR (s.created_at, s.id) < (timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4))
         ORDER BY s.created_at DESC, s.id DESC
         LIMIT $5::int
         """

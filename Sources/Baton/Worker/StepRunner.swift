@@ -44,29 +44,19 @@ package struct StepRunner: Sendable {
     }
 
     private func attempt(_ handler: any StepHandler, _ claimed: ClaimedStep) async -> StepOutcome.Result {
-        let context = claimed.context
-        let timeout = timeoutMs
-        let raced = await Self.race(timeoutMs: timeout) { try await handler.run(context) }
-        switch raced {
-        case .success(let json):
-            do {
-                try JSONText.validate(json)
-                return .succeeded(json: json)
-            } catch {
-                return failure("the handler returned text that is not storable JSON (\(error))", claimed, permanent: false)
-            }
-        case .failure(let deferral as StepDeferred):
-            return .deferred(reason: deferral.reason)
-        case .failure(let error as StepFailure):
-            return failure(error.message, claimed, permanent: error.permanent)
-        case .failure(let error):
-            return failure("the handler threw: \(error)", claimed, permanent: false)
-        case nil where Task.isCancelled:
+        switch await Self.run(handler, claimed.context, timeoutMs: timeoutMs) {
+        case .succeeded(let json):
+            return .succeeded(json: json)
+        case .deferred(let reason):
+            return .deferred(reason: reason)
+        case .failed(let message, let permanent):
+            return failure(message, claimed, permanent: permanent)
+        case .stopped where Task.isCancelled:
             return .failed(message: "the worker stopped the step: this attempt is no longer current "
                            + "(rescued while the worker could not reach the database, cancelled, or finished elsewhere)",
                            retryDelayMs: nil)
-        case nil:
-            return failure("the step timed out after \(timeout) ms (WORKER_TIMEOUT) and was stopped", claimed, permanent: false)
+        case .stopped:
+            return failure("the step timed out after \(timeoutMs) ms (WORKER_TIMEOUT) and was stopped", claimed, permanent: false)
         }
     }
 
@@ -93,12 +83,39 @@ extension Span {
     }
 }
 
+/// What one handler run came to, before the retry policy has its say.
+package enum HandlerRun: Sendable, Equatable {
+    /// The handler returned storable JSON.
+    case succeeded(json: String)
+    /// A `StepFailure` (with its `permanent`), any other error, or text that is not storable JSON.
+    case failed(message: String, permanent: Bool)
+    /// The handler threw `StepDeferred`: the step continues elsewhere.
+    case deferred(reason: String)
+    /// The deadline passed or the caller was cancelled; the handler was cancelled.
+    case stopped
+}
+
 extension StepRunner {
-    /// `race` on the process's shared deadlines, for BatonTesting's `runStep`, which runs a
-    /// handler as the worker does.
-    package static func raceHandler(timeoutMs: Int, _ body: @escaping @Sendable () async throws -> String) async
-        -> Result<String, any Error>? {
-        await race(timeoutMs: timeoutMs, deadlines: .shared, body)
+    /// Runs `handler` on `context` under `timeoutMs` and sorts what it did; the worker's steps
+    /// and BatonTesting's `runStep` both go through here.
+    package static func run(_ handler: any StepHandler, _ context: StepContext, timeoutMs: Int) async -> HandlerRun {
+        switch await race(timeoutMs: timeoutMs, { try await handler.run(context) }) {
+        case .success(let json):
+            do {
+                try JSONText.validate(json)
+                return .succeeded(json: json)
+            } catch {
+                return .failed(message: "the handler returned text that is not storable JSON (\(error))", permanent: false)
+            }
+        case .failure(let deferral as StepDeferred):
+            return .deferred(reason: deferral.reason)
+        case .failure(let error as StepFailure):
+            return .failed(message: error.message, permanent: error.permanent)
+        case .failure(let error):
+            return .failed(message: "the handler threw: \(error)", permanent: false)
+        case nil:
+            return .stopped
+        }
     }
 
     /// The handler's result, or nil when `timeoutMs` pass first or the caller is cancelled.
